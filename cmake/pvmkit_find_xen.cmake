@@ -1,0 +1,12 @@
+# libxl needs xentoollog too, which pkg-config's xenlight alone does not pull in.
+if(NOT TARGET PvmkitXen::libs)
+  find_path(PVMKIT_XEN_INCLUDE_DIR libxl.h)
+  find_library(PVMKIT_XENLIGHT_LIB xenlight)
+  find_library(PVMKIT_XENCTRL_LIB xenctrl)
+  find_library(PVMKIT_XENTOOLLOG_LIB xentoollog)
+  if(PVMKIT_XEN_INCLUDE_DIR AND PVMKIT_XENLIGHT_LIB AND PVMKIT_XENCTRL_LIB AND PVMKIT_XENTOOLLOG_LIB)
+    add_library(PvmkitXen::libs INTERFACE IMPORTED)
+    target_include_directories(PvmkitXen::libs INTERFACE "${PVMKIT_XEN_INCLUDE_DIR}")
+    target_link_libraries(PvmkitXen::libs INTERFACE "${PVMKIT_XENLIGHT_LIB}" "${PVMKIT_XENCTRL_LIB}" "${PVMKIT_XENTOOLLOG_LIB}")
+  endif()
+endif()

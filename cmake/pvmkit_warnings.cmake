@@ -1,0 +1,12 @@
+# Warnings as errors and sanitizers apply to pvmkit's own targets only, through this target, which
+# is never installed or exported: a consumer's flags are its own business.
+add_library(pvmkit_warnings INTERFACE)
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options(pvmkit_warnings INTERFACE
+    -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
+    -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Werror)
+endif()
+if(PVMKIT_SANITIZE)
+  target_compile_options(pvmkit_warnings INTERFACE -fsanitize=${PVMKIT_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(pvmkit_warnings INTERFACE -fsanitize=${PVMKIT_SANITIZE})
+endif()

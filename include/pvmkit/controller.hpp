@@ -1,0 +1,156 @@
+// The controller: snapshot, ask the policies, apply the plan as a transaction, report.
+#pragma once
+
+#include <pvmkit/backend/concepts.hpp>
+#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/core/result.hpp>
+#include <pvmkit/decision.hpp>
+#include <pvmkit/plan.hpp>
+#include <pvmkit/policy.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <tuple>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace pvmkit {
+
+struct apply_report {
+  std::size_t applied = 0;           // steps in effect when apply_plan returned
+  std::optional<std::size_t> failed_step;
+  std::error_code error;             // why failed_step failed
+  bool rolled_back = false;          // every step applied before the failure was undone
+  // Steps whose undo failed: still in effect, recorded so the next round can complete them.
+  std::vector<std::size_t> stuck_steps;
+
+  [[nodiscard]] bool ok() const noexcept { return !failed_step && !error; }
+};
+
+namespace detail {
+template <class B>
+result<void> dispatch(B& backend, const action& a) {
+  return std::visit(
+      [&](const auto& x) -> result<void> {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, set_vcpu_affinity>) return backend.set_vcpu_affinity(x.domain, x.vcpu, x.cpus);
+        else if constexpr (std::is_same_v<T, set_vcpu_online>) return backend.set_vcpu_online(x.domain, x.vcpu, x.online);
+        else if constexpr (std::is_same_v<T, set_memory_target>) return backend.set_memory_target(x.domain, x.target);
+        else if constexpr (std::is_same_v<T, set_node_affinity>) return backend.set_node_affinity(x.domain, x.nodes);
+        else if constexpr (TaskPlacement<B>) {
+          if constexpr (std::is_same_v<T, set_task_affinity>) return backend.set_task_affinity(x.task, x.cpus);
+          else return backend.set_task_memory_node(x.task, x.node);
+        } else {
+          return unexpected{errc::not_supported};
+        }
+      },
+      a);
+}
+}  // namespace detail
+
+// Applies `p` to a host that looked like `before`. Nothing is half-applied: on a failure the steps
+// already applied are undone in reverse order; an undo that fails too is reported in stuck_steps
+// (the host then matches `before` except for those steps, which are recorded, not silent).
+template <Backend B>
+apply_report apply_plan(B& backend, const host_view& before, const plan& p) {
+  apply_report report;
+  const auto& steps = p.steps();
+  // Undo actions are computed up front against the view as each step will find it, so a plan that
+  // touches the same object twice unwinds to the original value.
+  std::vector<action> undo;
+  undo.reserve(steps.size());
+  host_view view = before;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    auto inv = inverse(view, steps[i].what);
+    if (!inv || (!TaskPlacement<B> && is_task_action(steps[i].what))) {
+      report.failed_step = i;
+      report.error = make_error_code(inv ? errc::not_supported : errc::invalid_argument);
+      report.rolled_back = true;  // nothing was applied
+      return report;
+    }
+    undo.push_back(std::move(*inv));
+    project(view, steps[i].what);
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    auto r = detail::dispatch(backend, steps[i].what);
+    if (r) {
+      ++report.applied;
+      continue;
+    }
+    report.failed_step = i;
+    report.error = r.error();
+    for (std::size_t k = i; k-- > 0;) {
+      if (detail::dispatch(backend, undo[k])) {
+        --report.applied;
+      } else {
+        report.stuck_steps.push_back(k);
+      }
+    }
+    report.rolled_back = report.stuck_steps.empty();
+    return report;
+  }
+  return report;
+}
+
+struct round_report {
+  host_view before;
+  plan planned;
+  apply_report applied;
+  std::vector<decision_record> decisions;
+};
+
+// Runs the policies in order; each sees the snapshot as the plans before it would leave it
+// (sizing first, then placement, sees the vCPUs sizing will bring online).
+template <Backend B, Policy... Ps>
+class controller {
+ public:
+  explicit controller(B& backend, Ps... policies) : backend_(&backend), policies_(std::move(policies)...) {}
+
+  // Records are streamed to `sink` as they are taken (e.g. JSON lines to a file).
+  void on_decision(std::function<void(const decision_record&)> sink) { log_.on_record(std::move(sink)); }
+  void record_decisions(bool on) { log_ = decision_log{on}; }
+
+  // A dry run: what the policies would do now.
+  [[nodiscard]] plan decide(const host_view& view) {
+    plan total;
+    host_view projected = view;
+    std::apply(
+        [&](auto&... pol) {
+          (([&] {
+             plan part = pol.decide(projected, log_);
+             projected = project(std::move(projected), part);
+             total.append(part);
+           }()),
+           ...);
+        },
+        policies_);
+    return total;
+  }
+
+  // One control round. The snapshot failing is an error; a failed apply is reported in the round.
+  result<round_report> step() {
+    auto snap = backend_->snapshot();
+    if (!snap) return unexpected{snap.error()};
+    round_report round;
+    round.before = std::move(*snap);
+    log_.clear();
+    round.planned = decide(round.before);
+    round.applied = apply_plan(*backend_, round.before, round.planned);
+    round.decisions = log_.records();
+    return round;
+  }
+
+  [[nodiscard]] B& backend() noexcept { return *backend_; }
+  template <std::size_t I>
+  [[nodiscard]] auto& policy() noexcept { return std::get<I>(policies_); }
+
+ private:
+  B* backend_;
+  std::tuple<Ps...> policies_;
+  decision_log log_;
+};
+
+}  // namespace pvmkit
