@@ -86,14 +86,18 @@ TEST_CASE("a task can only be pinned where the pVM runs") {
   CHECK(host.state().tasks[0].affinity == cpuset::range(4, 8));
 }
 
-TEST_CASE("memory targets grow from the node affinity and shrink outside it first") {
+TEST_CASE("memory targets grow from the node affinity; shrinking undoes growth, then leaves other nodes") {
   auto host = two_node_host();
   REQUIRE(host.set_node_affinity(pvm_domain, nodeset{node_id{1}}).has_value());
   REQUIRE(host.set_memory_target(pvm_domain, 2_GiB).has_value());
   CHECK(host.state().pvm.memory_per_node == std::vector<bytes>{512_MiB, 1536_MiB});
+  // Shrinking gives back the most recent growth first, so grow-then-shrink is an exact undo...
   REQUIRE(host.set_memory_target(pvm_domain, 1536_MiB).has_value());
-  CHECK(host.state().pvm.memory_per_node == std::vector<bytes>{0_B, 1536_MiB});
+  CHECK(host.state().pvm.memory_per_node == std::vector<bytes>{512_MiB, 1_GiB});
   CHECK(host.state().pvm.memory_target == 1536_MiB);
+  // ...and below the original size, memory outside the node affinity goes first.
+  REQUIRE(host.set_memory_target(pvm_domain, 512_MiB).has_value());
+  CHECK(host.state().pvm.memory_per_node == std::vector<bytes>{0_B, 512_MiB});
 }
 
 TEST_CASE("failure injection: fail_next fails exactly one call, fail_when every matching one") {

@@ -222,13 +222,26 @@ class mock_host {
                        [&](node_id a, node_id b) { return free_pages_[a.index()] > free_pages_[b.index()]; });
       for (node_id n : order) {
         const std::uint64_t k = std::min(need, free_pages_[n.index()]);
+        if (k == 0) continue;
         free_pages_[n.index()] -= k;
         dom->pages_on_node[n.index()] += k;
+        dom->growth.push_back({n.index(), k});
         need -= k;
       }
     } else {
-      // Shrinks outside the node affinity first, then the largest share.
+      // A balloon gives back the pages it populated last first, so shrinking after growing
+      // restores the old placement; beyond that, outside the node affinity first, then the
+      // largest share.
       std::uint64_t drop = have - want;
+      while (drop && !dom->growth.empty()) {
+        auto& [node, count] = dom->growth.back();
+        const std::uint64_t k = std::min({drop, count, dom->pages_on_node[node]});
+        dom->pages_on_node[node] -= k;
+        free_pages_[node] += k;
+        drop -= k;
+        count -= k;
+        if (count == 0 || dom->pages_on_node[node] == 0) dom->growth.pop_back();
+      }
       for (int pass = 0; pass < 2 && drop; ++pass)
         while (drop) {
           std::size_t best = free_pages_.size();
@@ -362,6 +375,19 @@ class mock_host {
     return dom->recycles;
   }
 
+  // Not part of FlipPoolControl: how many of guest d's pages sit in its receive ring (posted, or
+  // received and waiting to be posted again), per node. Applications never see these pages.
+  [[nodiscard]] std::vector<pages> rx_buffer_pages_per_node(domain_id d) const {
+    for (const auto& dom : doms_)
+      if (dom.view.id == d) {
+        std::vector<pages> out(dom.pages_on_node.size());
+        for (const auto& p : dom.rx_ring) out[p.node.index()] += pages{1};
+        for (const auto& p : dom.recycled) out[p.node.index()] += pages{1};
+        return out;
+      }
+    throw config_error("domain " + std::to_string(d.value()) + " does not exist");
+  }
+
   // ---- ComponentControl ------------------------------------------------------------------------
 
   result<void> start_component(component_id c) {
@@ -391,6 +417,7 @@ class mock_host {
   struct dom_state {
     domain_state view;                        // memory_per_node is derived from pages_on_node
     std::vector<std::uint64_t> pages_on_node;
+    std::vector<std::pair<std::size_t, std::uint64_t>> growth;  // (node, pages) per grow, oldest first
     bool recycles = false;
     std::deque<page_frame> rx_ring;           // posted receive buffers, oldest first
     std::deque<page_frame> recycled;          // received pages waiting to be posted again

@@ -1,0 +1,196 @@
+#include <pvmkit/backend/mock.hpp>
+#include <pvmkit/controller.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace pvmkit;
+using namespace pvmkit::literals;
+
+namespace {
+
+// Everything a plan can change, as text: two hosts with equal digests are the same host.
+std::string digest(const host_view& v) {
+  std::string out;
+  auto dom = [&](const domain_state& d) {
+    out += "dom" + std::to_string(d.id.value()) + "[";
+    for (const auto& vc : d.vcpus) out += (vc.online ? "+" : "-") + vc.hard_affinity.to_string() + " ";
+    out += "t=" + std::to_string(d.memory_target.count()) + " n=" + d.node_affinity.to_string() + " m=";
+    for (auto b : d.memory_per_node) out += std::to_string(b.count()) + ",";
+    out += "]";
+  };
+  dom(v.pvm);
+  for (const auto& g : v.guests) dom(g);
+  for (const auto& t : v.tasks)
+    out += "task" + std::to_string(t.id.value()) + "=" + t.affinity.to_string() + "@" +
+           (t.memory_node.valid() ? std::to_string(t.memory_node.value()) : "-") + " ";
+  return out;
+}
+
+struct host_fixture {
+  mock_host host{make_uniform_topology(2, 4, 8_GiB), {.vcpus = 4, .memory = 1_GiB}};
+  domain_id g0 = host.add_guest({.name = "g0", .vcpus = 2, .home = node_id{0}, .memory = 1_GiB});
+  domain_id g1 = host.add_guest({.name = "g1", .vcpus = 2, .home = node_id{1}, .memory = 1_GiB});
+  task_id t0 = host.add_task({.name = "vif1.0-q0-guest-rx", .kind = task_kind::net_backend, .guest = g0});
+  task_id t1 = host.add_task({.name = "vif2.0-q0-guest-rx", .kind = task_kind::net_backend, .guest = g1});
+};
+
+// A multi-step plan touching every kind of action, one object twice.
+plan eight_step_plan(const host_fixture& f) {
+  plan p;
+  p.add(set_vcpu_affinity{pvm_domain, vcpu_id{0}, cpuset::range(0, 4)}, "pVM vCPU 0 to node 0");
+  p.add(set_vcpu_affinity{pvm_domain, vcpu_id{1}, cpuset::range(4, 8)}, "pVM vCPU 1 to node 1");
+  p.add(set_vcpu_online{pvm_domain, vcpu_id{3}, false}, "shrink");
+  p.add(set_node_affinity{pvm_domain, nodeset{node_id{1}}}, "pVM memory on node 1");
+  p.add(set_memory_target{pvm_domain, 2_GiB}, "grow");
+  p.add(set_task_affinity{f.t0, cpuset::range(0, 4)}, "task near guest 0");
+  p.add(set_task_memory_node{f.t1, node_id{1}}, "buffers near guest 1");
+  p.add(set_vcpu_affinity{pvm_domain, vcpu_id{0}, cpuset{cpu_id{1}}}, "pVM vCPU 0 again");
+  return p;
+}
+
+bool is_mutation(const mock_call& c) { return c.name.rfind("set_", 0) == 0; }
+
+}  // namespace
+
+TEST_CASE("a plan applied without failures leaves the host exactly as planned") {
+  host_fixture f;
+  const host_view before = f.host.state();
+  const plan p = eight_step_plan(f);
+  const auto report = apply_plan(f.host, before, p);
+  CHECK(report.ok());
+  CHECK(report.applied == p.size());
+  CHECK(digest(f.host.state()).find("task0=0-3") != std::string::npos);
+  // The host agrees with the projection of the plan on every field a plan can change, except the
+  // per-node memory, which only the host knows how to place.
+  host_view expected = project(before, p);
+  host_view actual = f.host.state();
+  expected.pvm.memory_per_node = actual.pvm.memory_per_node;
+  CHECK(digest(actual) == digest(expected));
+}
+
+TEST_CASE("a failure injected at every step leaves the host exactly as before") {
+  host_fixture probe;
+  const std::size_t steps = eight_step_plan(probe).size();
+  for (std::size_t k = 0; k < steps; ++k) {
+    CAPTURE(k);
+    host_fixture f;
+    const host_view before = f.host.state();
+    std::size_t seen = 0;
+    f.host.fail_when([&](const mock_call& c) { return is_mutation(c) && seen++ == k; });
+    const auto report = apply_plan(f.host, before, eight_step_plan(f));
+    CHECK_FALSE(report.ok());
+    CHECK(report.failed_step == std::optional<std::size_t>{k});
+    CHECK(report.error == errc::injected_failure);
+    CHECK(report.rolled_back);
+    CHECK(report.applied == 0);
+    CHECK(report.stuck_steps.empty());
+    CHECK(digest(f.host.state()) == digest(before));
+  }
+}
+
+TEST_CASE("an undo that fails too is recorded, and everything else is undone") {
+  for (std::size_t k = 1; k < 8; ++k) {
+    for (std::size_t stuck = 0; stuck < k; ++stuck) {
+      CAPTURE(k);
+      CAPTURE(stuck);
+      host_fixture f;
+      const host_view before = f.host.state();
+      const plan p = eight_step_plan(f);
+      std::size_t seen = 0;
+      // Calls: steps 0..k (k fails), then undos k-1 .. 0; the undo of `stuck` is call k + (k - stuck).
+      f.host.fail_when([&](const mock_call& c) {
+        if (!is_mutation(c)) return false;
+        const std::size_t n = seen++;
+        return n == k || n == k + (k - stuck);
+      });
+      const auto report = apply_plan(f.host, before, p);
+      CHECK_FALSE(report.rolled_back);
+      CHECK(report.stuck_steps == std::vector<std::size_t>{stuck});
+      CHECK(report.applied == 1);
+      // The host is `before` with exactly the stuck step still in effect: recorded, consistent.
+      host_view expected = before;
+      host_view upto = before;
+      for (std::size_t i = 0; i < stuck; ++i) project(upto, p.steps()[i].what);
+      project(expected, p.steps()[stuck].what);
+      (void)upto;
+      host_view actual = f.host.state();
+      expected.pvm.memory_per_node = actual.pvm.memory_per_node;
+      if (std::holds_alternative<set_vcpu_affinity>(p.steps()[stuck].what) && stuck == 0) {
+        CHECK(actual.pvm.vcpus[0].hard_affinity == cpuset::range(0, 4));
+      }
+      CHECK(digest(actual) == digest(expected));
+    }
+  }
+}
+
+TEST_CASE("a plan naming an unknown object is refused before anything is applied") {
+  host_fixture f;
+  const host_view before = f.host.state();
+  plan p;
+  p.add(set_vcpu_affinity{pvm_domain, vcpu_id{0}, cpuset::range(0, 4)}, "fine");
+  p.add(set_task_affinity{task_id{99}, cpuset::range(0, 4)}, "no such task");
+  const auto report = apply_plan(f.host, before, p);
+  CHECK(report.failed_step == std::optional<std::size_t>{1});
+  CHECK(report.error == errc::invalid_argument);
+  CHECK(report.applied == 0);
+  CHECK(f.host.calls().empty());
+}
+
+namespace {
+// Test policies: the first offlines the pVM's last vCPU, the second pins each task to the CPUs of
+// the online pVM vCPUs it can see, so it proves it sees the first one's plan.
+struct shrink_policy {
+  [[nodiscard]] std::string_view name() const { return "shrink"; }
+  plan decide(const host_view& v, decision_log& log) {
+    plan p;
+    const auto last = vcpu_id{static_cast<vcpu_id::rep>(v.pvm.vcpus.size() - 1)};
+    if (v.pvm.vcpus.back().online) {
+      p.add(set_vcpu_online{pvm_domain, last, false}, "test: offline the last vCPU");
+      if (log.enabled()) log.add({"shrink", "pvm vcpus", {}, {}, "offline", "test"});
+    }
+    return p;
+  }
+};
+struct pin_to_online_policy {
+  [[nodiscard]] std::string_view name() const { return "pin"; }
+  plan decide(const host_view& v, decision_log&) {
+    plan p;
+    std::size_t online = 0;
+    for (const auto& vc : v.pvm.vcpus) online += vc.online ? 1U : 0U;
+    for (const auto& t : v.tasks) {
+      const cpuset want = cpuset::range(0, online);
+      if (t.affinity != want) p.add(set_task_affinity{t.id, want}, "test: pin to online vCPUs' CPUs");
+    }
+    return p;
+  }
+};
+static_assert(Policy<shrink_policy> && Policy<pin_to_online_policy>);
+}  // namespace
+
+TEST_CASE("the controller chains policies over projected views and applies the result") {
+  host_fixture f;
+  for (unsigned v = 0; v < 4; ++v) REQUIRE(f.host.set_vcpu_affinity(pvm_domain, vcpu_id{v}, cpuset{cpu_id{v}}).has_value());
+  controller ctl{f.host, shrink_policy{}, pin_to_online_policy{}};
+  std::vector<std::string> lines;
+  ctl.on_decision([&](const decision_record& r) { lines.push_back(to_json_line(r)); });
+  auto round = ctl.step();
+  REQUIRE(round.has_value());
+  CHECK(round->applied.ok());
+  REQUIRE(round->planned.size() == 3);
+  CHECK(std::holds_alternative<set_vcpu_online>(round->planned.steps()[0].what));
+  // 3 vCPUs are online after the first policy's plan: the second pins to CPUs 0-2, not 0-3.
+  CHECK(f.host.state().tasks[0].affinity == cpuset::range(0, 3));
+  CHECK(round->decisions.size() == 1);
+  CHECK(lines.size() == 1);
+
+  // The host is settled: the next round plans nothing.
+  auto again = ctl.step();
+  REQUIRE(again.has_value());
+  CHECK(again->planned.empty());
+
+  f.host.fail_next();
+  CHECK(ctl.step().error() == errc::injected_failure);
+}
