@@ -1,0 +1,439 @@
+// Closer placement: run each guest's pVM work on a pVM vCPU on that guest's NUMA node and take its
+// buffers from that node; when the home node has no spare pVM capacity, use the nearest node (by
+// the distance matrix) that has some. The node of the device a task drives is weighed in.
+//
+// Scoring (lower is better), for a task serving a guest homed on node h and driving a device on
+// node d, on candidate node n:
+//     score(n) = distance(h, n) / 10 + device_weight * distance(d, n) / 10
+// (the device term is absent when the task drives no device or the device's node is unknown). A
+// node is a candidate when it has online pVM vCPUs and room for the task:
+//     load(n) + task load <= online pVM vCPUs on n * target_utilisation.
+// With device_weight < 1 the home node always wins when it has room (10 + w*d < d' + w*10 for any
+// remote d, d' > 10); among remote nodes, the device's node breaks distance ties.
+//
+// Stability: a task already on node c stays there while c is within (1 + hysteresis) of its
+// capacity and the best candidate does not improve the score by more than hysteresis * score(c);
+// at most migration_budget tasks move per decision (tasks stranded on a node that has no online
+// pVM vCPU left always move and do not count).
+//
+// State: decide() keeps the per-node load accounting and a per-guest index of tasks, so that
+// replan() after one guest's load changed only re-decides that guest's tasks (O(tasks of the
+// guest + nodes)). replan() assumes the pVM's vCPUs, the topology and the task list are those of
+// the last decide() (the controller calls decide() every round; replan() is for event-driven use
+// between rounds) and falls back to a full decide() when it can tell they are not.
+#pragma once
+
+#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/core/error.hpp>
+#include <pvmkit/core/ids.hpp>
+#include <pvmkit/decision.hpp>
+#include <pvmkit/placement/concepts.hpp>
+#include <pvmkit/placement/pvm_layout.hpp>
+#include <pvmkit/plan.hpp>
+#include <pvmkit/topology/topology.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pvmkit::placement {
+
+class closer {
+ public:
+  static constexpr std::string_view family = "placement";
+
+  struct options {
+    // Share of a pVM vCPU's time the tasks placed on it may fill; the rest absorbs bursts within
+    // one control period. 0.8 is the usual headroom of CPU autoscalers.
+    double target_utilisation = 0.8;
+    // Weight of the distance to the device's node against the distance to the guest's node.
+    double device_weight = 0.5;
+    // Relative score gain (and relative capacity overshoot) a placed task tolerates before moving.
+    double hysteresis = 0.15;
+    // Task moves per decision; initial placements of unplaced tasks are not moves.
+    std::size_t migration_budget = 32;
+
+    void validate() const {
+      if (!(target_utilisation > 0 && target_utilisation <= 1))
+        throw config_error("closer: target_utilisation must be in (0, 1], got " + std::to_string(target_utilisation));
+      if (!(device_weight >= 0 && device_weight <= 10))
+        throw config_error("closer: device_weight must be in [0, 10], got " + std::to_string(device_weight));
+      if (!(hysteresis >= 0 && hysteresis < 1))
+        throw config_error("closer: hysteresis must be in [0, 1), got " + std::to_string(hysteresis));
+    }
+  };
+
+  closer() = default;
+  explicit closer(options o) : opts_(o) { opts_.validate(); }
+
+  [[nodiscard]] std::string_view name() const noexcept { return "closer"; }
+  [[nodiscard]] const options& config() const noexcept { return opts_; }
+
+  [[nodiscard]] plan decide(const host_view& view, decision_log& log) {
+    plan p;
+    topo_ = view.topo;
+    const topology& topo = *topo_;
+    const std::size_t n_nodes = topo.node_count();
+
+    layout_.build(topo, view.pvm);
+    nodes_.resize(n_nodes);
+    for (std::size_t n = 0; n < n_nodes; ++n) {
+      nodes_[n].vcpus = layout_.online[n];
+      nodes_[n].cpus = layout_.cpus[n];
+      nodes_[n].load = 0;
+    }
+    index_guests(view);
+    index_tasks(view);
+    if (!layout_.floating.empty()) pin_floating_vcpus(view, p, log);
+    for (auto& n : nodes_) n.capacity = static_cast<double>(n.vcpus) * opts_.target_utilisation;
+
+    // Every placed task is accounted where it runs, so each decision sees all the load. Order:
+    // tasks away from home first (they go home when there is room, and leave an overloaded node
+    // first), then unplaced ones, then tasks at home: those on nodes within the hysteresis band
+    // stay, those on overloaded nodes are decided heaviest first (fewest moves to relieve the
+    // node). Interrupts go last: they follow their backend.
+    order_.clear();
+    for (std::size_t i = 0; i < view.tasks.size(); ++i) {
+      auto& a = tasks_[i];
+      const pvm_task& t = view.tasks[i];
+      a.node = current_node(t);
+      a.accounted = a.node.valid() && t.kind != task_kind::irq;
+      if (a.accounted) nodes_[a.node.index()].load += a.load;
+    }
+    std::size_t budget = opts_.migration_budget;
+    auto at_home = [&](std::size_t i) { return tasks_[i].accounted && tasks_[i].node == task_home(tasks_[i], view.tasks[i]); };
+    for (std::size_t i = 0; i < view.tasks.size(); ++i)
+      if (tasks_[i].accounted && !at_home(i)) place(view, i, budget, p, log);
+    for (std::size_t i = 0; i < view.tasks.size(); ++i)
+      if (!tasks_[i].done && !tasks_[i].node.valid() && view.tasks[i].kind != task_kind::irq) place(view, i, budget, p, log);
+    for (std::size_t i = 0; i < view.tasks.size(); ++i) {
+      if (tasks_[i].done || !at_home(i)) continue;
+      const auto& acc = nodes_[tasks_[i].node.index()];
+      if (acc.load > acc.capacity * (1 + opts_.hysteresis) + eps) order_.push_back(static_cast<std::uint32_t>(i));
+      else place(view, i, budget, p, log);
+    }
+    std::stable_sort(order_.begin(), order_.end(),
+                     [&](std::uint32_t x, std::uint32_t y) { return tasks_[x].load > tasks_[y].load; });
+    for (std::uint32_t i : order_) place(view, i, budget, p, log);
+    for (std::size_t i = 0; i < view.tasks.size(); ++i)
+      if (view.tasks[i].kind == task_kind::irq) place(view, i, budget, p, log);
+    planned_ = true;
+    return p;
+  }
+
+  [[nodiscard]] plan replan(const host_view& view, domain_id changed, decision_log& log) {
+    if (!planned_ || view.topo != topo_ || view.tasks.size() != tasks_.size()) return decide(view, log);
+    const std::uint32_t slot = slot_of(changed);
+    if (slot == npos) return decide(view, log);
+    auto& g = guests_[slot];
+    if (g.view_index >= view.guests.size() || view.guests[g.view_index].id != changed) return decide(view, log);
+    for (std::uint32_t k = g.first; k < g.first + g.count; ++k)
+      if (view.tasks[members_[k]].id != tasks_[members_[k]].id) return decide(view, log);
+    g.home = guest_home(*topo_, view.guests[g.view_index]);
+    plan p;
+    std::size_t budget = opts_.migration_budget;
+    for (std::uint32_t k = g.first; k < g.first + g.count; ++k)
+      if (view.tasks[members_[k]].kind != task_kind::irq) place(view, members_[k], budget, p, log);
+    for (std::uint32_t k = g.first; k < g.first + g.count; ++k)
+      if (view.tasks[members_[k]].kind == task_kind::irq) place(view, members_[k], budget, p, log);
+    return p;
+  }
+
+  // The accounting left by the last decide()/replan(): cores of pVM work placed on a node, and
+  // the cores it may take (online pVM vCPUs there * target utilisation).
+  [[nodiscard]] double node_load(node_id n) const { return n.index() < nodes_.size() ? nodes_[n.index()].load : 0.0; }
+  [[nodiscard]] double node_capacity(node_id n) const {
+    return n.index() < nodes_.size() ? nodes_[n.index()].capacity : 0.0;
+  }
+
+ private:
+  static constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
+  static constexpr double eps = 1e-9;
+
+  struct node_acc {
+    double load = 0;
+    double capacity = 0;
+    std::size_t vcpus = 0;
+    cpuset cpus;
+  };
+  struct guest_acc {
+    domain_id id;
+    std::uint32_t view_index = 0;
+    node_id home;
+    std::uint32_t first = 0;
+    std::uint32_t count = 0;
+  };
+  struct task_acc {
+    task_id id;
+    node_id node;  // where it runs (before its decision) or was placed (after)
+    double load = 0;
+    std::uint32_t guest = npos;
+    bool accounted = false;  // its load is in nodes_[node].load
+    bool done = false;       // decided in this decide()
+  };
+
+  [[nodiscard]] std::uint32_t slot_of(domain_id d) const noexcept {
+    return d.valid() && d.index() < slot_by_domain_.size() ? slot_by_domain_[d.index()] : npos;
+  }
+
+  void index_guests(const host_view& view) {
+    guests_.clear();
+    std::size_t max_id = 0;
+    for (const auto& g : view.guests)
+      if (g.id.valid()) max_id = std::max(max_id, g.id.index());
+    slot_by_domain_.assign(view.guests.empty() ? 0 : max_id + 1, npos);
+    for (std::size_t i = 0; i < view.guests.size(); ++i) {
+      const auto& g = view.guests[i];
+      if (!g.id.valid()) continue;
+      slot_by_domain_[g.id.index()] = static_cast<std::uint32_t>(guests_.size());
+      guests_.push_back({g.id, static_cast<std::uint32_t>(i), guest_home(*topo_, g), 0, 0});
+    }
+  }
+
+  // Tasks grouped by guest (counting sort), so replan() finds a guest's tasks directly.
+  void index_tasks(const host_view& view) {
+    tasks_.resize(view.tasks.size());
+    for (auto& g : guests_) g.count = 0;
+    for (std::size_t i = 0; i < view.tasks.size(); ++i) {
+      const auto& t = view.tasks[i];
+      const std::uint32_t slot = slot_of(t.guest);
+      tasks_[i] = {t.id, node_id::invalid(), t.cpu_load, slot, false, false};
+      if (slot != npos) ++guests_[slot].count;
+    }
+    std::uint32_t at = 0;
+    for (auto& g : guests_) {
+      g.first = at;
+      at += g.count;
+      g.count = 0;
+    }
+    members_.resize(at);
+    for (std::size_t i = 0; i < tasks_.size(); ++i)
+      if (const std::uint32_t slot = tasks_[i].guest; slot != npos) {
+        auto& g = guests_[slot];
+        members_[g.first + g.count++] = static_cast<std::uint32_t>(i);
+      }
+  }
+
+  // Online pVM vCPUs that float over several nodes are pinned to one node each, to the node whose
+  // guests' demand is least covered (demand / target utilisation - vCPUs there), so that the
+  // capacity follows the work.
+  void pin_floating_vcpus(const host_view& view, plan& p, decision_log& log) {
+    const topology& topo = *topo_;
+    std::vector<double> demand(topo.node_count(), 0.0);
+    for (const auto& a : tasks_)
+      if (a.guest != npos) demand[guests_[a.guest].home.index()] += a.load;
+    for (vcpu_id v : layout_.floating) {
+      std::size_t best = 0;
+      double best_gap = -std::numeric_limits<double>::infinity();
+      double best_density = 0;
+      for (std::size_t n = 0; n < nodes_.size(); ++n) {
+        const double gap = demand[n] / opts_.target_utilisation - static_cast<double>(nodes_[n].vcpus);
+        const double density =
+            static_cast<double>(nodes_[n].vcpus) / static_cast<double>(topo.nodes()[n].cpus.size());
+        if (gap > best_gap + eps || (gap > best_gap - eps && density < best_density - eps)) {
+          best = n;
+          best_gap = gap;
+          best_density = density;
+        }
+      }
+      const auto& cpus = topo.nodes()[best].cpus;
+      p.add(set_vcpu_affinity{view.pvm.id, v, cpus}, "pin to a node");
+      ++nodes_[best].vcpus;
+      nodes_[best].cpus |= cpus;
+      if (log.enabled())
+        log.add({std::string{name()}, "pVM vCPU " + std::to_string(v.value()),
+                 {{"demand", std::to_string(demand[best])}}, {}, node_label(node_id{static_cast<node_id::rep>(best)}),
+                 "floating vCPU pinned to the node whose demand is least covered"});
+    }
+  }
+
+  [[nodiscard]] node_id current_node(const pvm_task& t) const {
+    const auto first = t.affinity.first();
+    if (!first) return node_id::invalid();
+    const node_id n = topo_->node_of(*first);
+    if (n.valid() && t.affinity == nodes_[n.index()].cpus) return n;
+    return single_node(*topo_, t.affinity);
+  }
+
+  [[nodiscard]] node_id device_node(const pvm_task& t) const noexcept {
+    if (t.device.empty()) return node_id::invalid();
+    const device* d = topo_->find_device(t.device);
+    return d && d->node.valid() ? d->node : node_id::invalid();
+  }
+
+  // The node a task is scored from: its guest's home; for pVM-wide work the node of the device it
+  // drives, else where it runs now (invalid when unplaced: the caller picks the least loaded).
+  [[nodiscard]] node_id task_home(const task_acc& a, const pvm_task& t) const noexcept {
+    if (a.guest != npos) return guests_[a.guest].home;
+    const node_id dev = device_node(t);
+    return dev.valid() ? dev : a.node;
+  }
+
+  // The node an interrupt follows: its guest's backend task for the same device (or any backend
+  // of the guest when none drives that device).
+  [[nodiscard]] node_id backend_node(const host_view& view, const task_acc& irq, const pvm_task& t) const {
+    if (irq.guest == npos) return node_id::invalid();
+    const auto& g = guests_[irq.guest];
+    node_id any = node_id::invalid();
+    for (std::uint32_t k = g.first; k < g.first + g.count; ++k) {
+      const auto& other = view.tasks[members_[k]];
+      const node_id n = tasks_[members_[k]].node;
+      if (other.kind == task_kind::irq || !n.valid()) continue;
+      if (!t.device.empty() && other.device == t.device) return n;
+      if (!any.valid()) any = n;
+    }
+    return any;
+  }
+
+  void place(const host_view& view, std::size_t i, std::size_t& budget, plan& p, decision_log& log) {
+    const topology& topo = *topo_;
+    const pvm_task& t = view.tasks[i];
+    task_acc& a = tasks_[i];
+    const node_id cur = a.node;
+    if (cur.valid() && a.accounted) nodes_[cur.index()].load -= a.load;
+    a.accounted = false;
+    a.done = true;
+    const double load = t.cpu_load;
+    a.load = load;
+
+    const node_id dev = device_node(t);
+    node_id home = task_home(a, t);
+    if (!home.valid()) home = least_loaded();
+    const double w = dev.valid() ? opts_.device_weight : 0.0;
+    auto score = [&](node_id n) {
+      return (static_cast<double>(topo.distance(home, n)) + (dev.valid() ? w * static_cast<double>(topo.distance(dev, n)) : 0.0)) /
+             static_cast<double>(local_distance);
+    };
+    auto fits = [&](node_id n) {
+      const auto& acc = nodes_[n.index()];
+      if (acc.vcpus == 0) return false;
+      const double cap = n == cur ? acc.capacity * (1 + opts_.hysteresis) : acc.capacity;
+      return acc.load + load <= cap + eps;
+    };
+
+    const bool explain = log.enabled();
+    decision_record rec;
+    node_id choice = node_id::invalid();
+    double best_score = std::numeric_limits<double>::infinity();
+    std::string_view why;
+
+    const node_id follow = t.kind == task_kind::irq ? backend_node(view, a, t) : node_id::invalid();
+    if (follow.valid()) {
+      choice = follow;
+      why = "follows backend";
+      if (explain) rec.candidates.push_back({node_label(follow), score(follow), "node of its backend task"});
+    } else {
+      for (node_id n : topo.nearest_nodes(home)) {
+        const double lower_bound =
+            static_cast<double>(topo.distance(home, n)) / static_cast<double>(local_distance) + w;
+        if (!explain && lower_bound >= best_score) break;  // nodes come nearest first
+        const double s = score(n);
+        const bool ok = fits(n);
+        if (explain) {
+          const auto& acc = nodes_[n.index()];
+          rec.candidates.push_back({node_label(n), s,
+                                    (ok ? "room: " : "full: ") + std::to_string(acc.load) + " + " + std::to_string(load) +
+                                        " of " + std::to_string(acc.capacity) + " cores"});
+        }
+        if (ok && s < best_score) {
+          choice = n;
+          best_score = s;
+        }
+      }
+      if (choice.valid()) {
+        why = choice == home ? std::string_view{"home node"} : std::string_view{"nearest w/ room"};
+      } else {
+        choice = least_loaded(load);
+        why = choice.valid() ? "least loaded" : "no pVM vCPU";
+        if (choice.valid()) best_score = score(choice);
+      }
+      // Hysteresis: a placed task that still fits where it is moves only for a clear gain.
+      if (cur.valid() && choice.valid() && choice != cur && fits(cur)) {
+        const double here = score(cur);
+        if (here - best_score < opts_.hysteresis * here) {
+          choice = cur;
+          why = "hysteresis";
+        }
+      }
+      if (!choice.valid()) choice = cur;
+    }
+    // A move off a node that still has pVM vCPUs is optional, so it is bounded by the budget.
+    if (cur.valid() && choice != cur && nodes_[cur.index()].vcpus > 0) {
+      if (budget == 0) {
+        choice = cur;
+        why = "budget spent";
+      } else {
+        --budget;
+      }
+    }
+
+    a.node = choice;
+    if (choice.valid()) {
+      auto& acc = nodes_[choice.index()];
+      acc.load += load;
+      a.accounted = true;
+      if (t.affinity != acc.cpus && !acc.cpus.empty()) p.add(set_task_affinity{t.id, acc.cpus}, std::string{why});
+      if (t.memory_node != choice) p.add(set_task_memory_node{t.id, choice}, std::string{why});
+    }
+    if (explain) {
+      rec.policy = std::string{name()};
+      rec.subject = "task " + std::to_string(t.id.value()) + " (" + t.name + ")";
+      rec.inputs = {{"kind", std::string{to_string(t.kind)}},
+                    {"guest", t.guest.valid() ? std::to_string(t.guest.value()) : std::string{"none"}},
+                    {"home", node_label(home)},
+                    {"device", t.device.empty() ? std::string{"none"} : t.device},
+                    {"device_node", node_label(dev)},
+                    {"load", std::to_string(load)},
+                    {"current", node_label(cur)}};
+      rec.choice = node_label(choice);
+      rec.reason = explain_reason(why, cur, choice);
+      log.add(std::move(rec));
+    }
+  }
+
+  [[nodiscard]] static std::string explain_reason(std::string_view why, node_id cur, node_id choice) {
+    if (why == "home node") return cur == choice ? "home node has room; stays" : "home node has room";
+    if (why == "nearest w/ room") return "home node lacks spare pVM capacity: nearest node with room";
+    if (why == "hysteresis") return "stays: the best node's gain is below the hysteresis threshold";
+    if (why == "budget spent") return "stays: the migration budget of this decision is spent";
+    if (why == "follows backend") return "an interrupt follows the backend task it serves";
+    if (why == "least loaded") return "no node has room: the least loaded node with pVM vCPUs";
+    return "no online pVM vCPU is pinned to any node: left where it is";
+  }
+
+  // The node with pVM vCPUs whose utilisation after adding `load` is lowest.
+  [[nodiscard]] node_id least_loaded(double load = 0) const noexcept {
+    node_id best = node_id::invalid();
+    double best_ratio = std::numeric_limits<double>::infinity();
+    for (std::size_t n = 0; n < nodes_.size(); ++n) {
+      if (nodes_[n].vcpus == 0) continue;
+      const double ratio = (nodes_[n].load + load) / static_cast<double>(nodes_[n].vcpus);
+      if (ratio < best_ratio - eps) {
+        best_ratio = ratio;
+        best = node_id{static_cast<node_id::rep>(n)};
+      }
+    }
+    return best;
+  }
+
+  options opts_;
+  std::shared_ptr<const topology> topo_;
+  pvm_vcpu_layout layout_;
+  std::vector<node_acc> nodes_;
+  std::vector<guest_acc> guests_;
+  std::vector<std::uint32_t> slot_by_domain_;
+  std::vector<std::uint32_t> members_;
+  std::vector<task_acc> tasks_;
+  std::vector<std::uint32_t> order_;  // scratch: tasks on overloaded home nodes
+  bool planned_ = false;
+};
+
+static_assert(PlacementPolicy<closer>);
+static_assert(IncrementalPlacement<closer>);
+
+}  // namespace pvmkit::placement

@@ -1,0 +1,74 @@
+// Shared helpers of the placement and sizing families: where a guest lives, where a set of CPUs
+// lies, and how the pVM's vCPUs are spread over the nodes right now.
+#pragma once
+
+#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/core/id_set.hpp>
+#include <pvmkit/core/ids.hpp>
+#include <pvmkit/topology/topology.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace pvmkit::placement {
+
+// The node a set of CPUs lies in, or invalid when it spans nodes or is empty. Checks the first
+// CPU's node and then set equality/inclusion, so a set that exactly matches a node costs no
+// allocation (the common case on a placed host).
+[[nodiscard]] inline node_id single_node(const topology& topo, const cpuset& cpus) {
+  const auto first = cpus.first();
+  if (!first) return node_id::invalid();
+  const node_id n = topo.node_of(*first);
+  if (!n.valid()) return node_id::invalid();
+  const cpuset& node_cpus = topo.node(n).cpus;
+  if (cpus == node_cpus || cpus.is_subset_of(node_cpus)) return n;
+  return node_id::invalid();
+}
+
+// A guest's home: the backend's home_node when it reports one, else the node with most of its
+// memory (a guest whose memory is split is served where most of it is), else the node its vCPUs
+// are pinned to, else node 0.
+[[nodiscard]] inline node_id guest_home(const topology& topo, const domain_state& g) {
+  if (g.home_node.valid() && topo.has_node(g.home_node)) return g.home_node;
+  if (g.memory().count() > 0) {
+    const node_id m = majority_node(g.memory_per_node);
+    if (m.valid() && topo.has_node(m)) return m;
+  }
+  for (const auto& v : g.vcpus) {
+    const node_id n = single_node(topo, v.hard_affinity);
+    if (n.valid()) return n;
+  }
+  return node_id{0};
+}
+
+// The pVM's vCPUs as seen by node: how many are online on each node (hard affinity inside that
+// node), the CPUs they may run on, and the online vCPUs that float over several nodes.
+struct pvm_vcpu_layout {
+  std::vector<std::size_t> online;  // per node
+  std::vector<cpuset> cpus;         // per node: union of the hard affinity of its online vCPUs
+  std::vector<vcpu_id> floating;    // online, affinity spans nodes
+
+  void build(const topology& topo, const domain_state& pvm) {
+    const std::size_t n = topo.node_count();
+    online.assign(n, 0);
+    cpus.assign(n, cpuset{});
+    floating.clear();
+    for (const auto& v : pvm.vcpus) {
+      if (!v.online) continue;
+      const node_id node = single_node(topo, v.hard_affinity);
+      if (!node.valid()) {
+        floating.push_back(v.id);
+        continue;
+      }
+      ++online[node.index()];
+      cpus[node.index()] |= v.hard_affinity;
+    }
+  }
+};
+
+[[nodiscard]] inline std::string node_label(node_id n) {
+  return n.valid() ? "node " + std::to_string(n.value()) : std::string{"none"};
+}
+
+}  // namespace pvmkit::placement

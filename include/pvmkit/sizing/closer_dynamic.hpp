@@ -1,0 +1,317 @@
+// Closer's dynamic pVM sizing: the pVM's vCPUs follow demand node by node instead of being sized
+// once at boot. Every control period, per node n:
+//     demand(n) = sum of cpu_load of the pVM tasks serving guests homed on n
+//                 (+ io.pvm_cores of guests on n that have no task in the view)
+//     needed(n) = ceil(demand(n) / target_utilisation)
+//     wanted(n) = min(ceiling(n), max(needed(n), floor(n)))
+// floor(n)   = min_vcpus_per_node if n homes a guest, and never below what the tasks running on n
+//              now need (ceil of their load, at least 1) so they are not starved before placement
+//              moves them;
+// ceiling(n) = the node's CPU count (or max_vcpus_per_node when smaller).
+// Scale up: to wanted(n) in the same period. Scale down: only after wanted(n) stayed below the
+// online count for scale_down_periods consecutive periods, then one vCPU per period while it
+// stays below. Memory target: base + per node with pVM vCPUs + per guest + per core of demand,
+// rounded up to memory_granularity; raised at once, lowered after the same delay. Every default and
+// its rationale is in docs/sizing.md.
+//
+// Which vCPU: a vCPU is "on" node n when its hard affinity lies inside n. To add one on n it takes,
+// in order, an offline vCPU already on n, an online vCPU floating over several nodes (pinned to n),
+// an offline floating one, an offline one on another node (pinned to n, then onlined). To remove
+// one it offlines the highest-id online vCPU on n. Online vCPUs left floating are taken offline:
+// pair closer_dynamic with a placement that keeps vCPUs per node (closer); with xen_default,
+// which unpins them again, the two fight every period.
+#pragma once
+
+#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/core/error.hpp>
+#include <pvmkit/core/id_set.hpp>
+#include <pvmkit/core/units.hpp>
+#include <pvmkit/decision.hpp>
+#include <pvmkit/placement/pvm_layout.hpp>
+#include <pvmkit/plan.hpp>
+#include <pvmkit/sizing/concepts.hpp>
+#include <pvmkit/topology/topology.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pvmkit::sizing {
+
+class closer_dynamic {
+ public:
+  static constexpr std::string_view family = "sizing";
+
+  struct options {
+    double target_utilisation = 0.8;       // same headroom as closer placement
+    std::size_t scale_down_periods = 3;    // periods demand must stay low before a vCPU goes
+    std::size_t min_vcpus_per_node = 1;    // on every node that homes a guest
+    std::size_t max_vcpus_per_node = 0;    // 0 = the node's CPU count
+    bytes base_memory{512ULL << 20};       // kernel, toolstack, xenstored
+    bytes node_memory{32ULL << 20};        // per node with pVM vCPUs: per-CPU and per-node kernel data
+    bytes guest_memory{8ULL << 20};        // per guest: backend rings and persistent grants
+    bytes memory_per_core{64ULL << 20};    // per core of pVM demand: buffers in flight
+    bytes memory_granularity{64ULL << 20}; // targets move in these steps, so small wobbles do not
+
+    void validate() const {
+      if (!(target_utilisation > 0 && target_utilisation <= 1))
+        throw config_error("closer_dynamic: target_utilisation must be in (0, 1], got " +
+                           std::to_string(target_utilisation));
+      if (min_vcpus_per_node == 0) throw config_error("closer_dynamic: min_vcpus_per_node must be at least 1");
+      if (max_vcpus_per_node != 0 && max_vcpus_per_node < min_vcpus_per_node)
+        throw config_error("closer_dynamic: max_vcpus_per_node (" + std::to_string(max_vcpus_per_node) +
+                           ") is below min_vcpus_per_node (" + std::to_string(min_vcpus_per_node) + ")");
+      if (base_memory.count() < (16ULL << 20)) throw config_error("closer_dynamic: base_memory must be at least 16 MiB");
+      if (memory_granularity.count() < page_size_bytes)
+        throw config_error("closer_dynamic: memory_granularity must be at least one page (4 KiB)");
+    }
+  };
+
+  closer_dynamic() = default;
+  explicit closer_dynamic(options o) : opts_(o) { opts_.validate(); }
+
+  [[nodiscard]] std::string_view name() const noexcept { return "closer_dynamic"; }
+  [[nodiscard]] const options& config() const noexcept { return opts_; }
+  // Consecutive periods node n wanted fewer vCPUs than it had (the scale-down clock).
+  [[nodiscard]] std::size_t low_periods(node_id n) const noexcept {
+    return n.index() < low_.size() ? low_[n.index()] : 0;
+  }
+
+  [[nodiscard]] plan decide(const host_view& view, decision_log& log) {
+    const topology& topo = *view.topo;
+    const std::size_t n_nodes = topo.node_count();
+    low_.resize(n_nodes, 0);
+    measure(view);
+    placement::pvm_vcpu_layout layout;
+    layout.build(topo, view.pvm);
+
+    std::vector<std::size_t> target(n_nodes, 0);
+    std::vector<std::string_view> why(n_nodes);
+    for (std::size_t n = 0; n < n_nodes; ++n) {
+      const std::size_t cpus = topo.nodes()[n].cpus.size();
+      const std::size_t ceiling = opts_.max_vcpus_per_node ? std::min(opts_.max_vcpus_per_node, cpus) : cpus;
+      const std::size_t needed = ceil_count(demand_[n] / opts_.target_utilisation);
+      const std::size_t floor_guests = guests_on_[n] > 0 ? opts_.min_vcpus_per_node : 0;
+      const std::size_t floor_running = running_tasks_[n] > 0 ? std::max<std::size_t>(1, ceil_count(running_load_[n])) : 0;
+      const std::size_t wanted = std::min(ceiling, std::max({needed, floor_guests, floor_running}));
+      const std::size_t cur = layout.online[n];
+      if (wanted > cur) {
+        target[n] = wanted;
+        low_[n] = 0;
+        why[n] = "scale up";
+      } else if (wanted < cur) {
+        ++low_[n];
+        target[n] = low_[n] >= opts_.scale_down_periods ? cur - 1 : cur;
+        why[n] = target[n] < cur ? "scale down by one" : "hold: demand low, waiting";
+      } else {
+        target[n] = cur;
+        low_[n] = 0;
+        why[n] = "steady";
+      }
+      if (log.enabled())
+        log.add({std::string{name()},
+                 "node " + std::to_string(n) + " vCPUs",
+                 {{"demand_cores", std::to_string(demand_[n])},
+                  {"needed", std::to_string(needed)},
+                  {"floor_guests", std::to_string(floor_guests)},
+                  {"floor_running", std::to_string(floor_running)},
+                  {"ceiling", std::to_string(ceiling)},
+                  {"online", std::to_string(cur)},
+                  {"low_periods", std::to_string(low_[n])}},
+                 {},
+                 std::to_string(target[n]) + " vCPUs",
+                 std::string{why[n]}});
+    }
+    // The pVM always keeps one vCPU running (Xen and Linux insist).
+    std::size_t total = 0;
+    for (auto t : target) total += t;
+    if (total == 0) target[static_cast<std::size_t>(std::max_element(layout.online.begin(), layout.online.end()) - layout.online.begin())] = 1;
+
+    plan p;
+    realise(view, layout, target, p, log);
+    nodeset nodes;
+    for (std::size_t n = 0; n < n_nodes; ++n)
+      if (target[n] > 0) nodes.insert(node_id{static_cast<node_id::rep>(n)});
+    if (view.pvm.node_affinity != nodes) p.add(set_node_affinity{view.pvm.id, nodes}, "memory where the vCPUs are");
+    size_memory(view, target, p, log);
+    return p;
+  }
+
+ private:
+  [[nodiscard]] static std::size_t ceil_count(double x) noexcept {
+    return x <= 1e-9 ? 0 : static_cast<std::size_t>(std::ceil(x - 1e-9));
+  }
+
+  void measure(const host_view& view) {
+    const topology& topo = *view.topo;
+    const std::size_t n_nodes = topo.node_count();
+    demand_.assign(n_nodes, 0.0);
+    running_load_.assign(n_nodes, 0.0);
+    running_tasks_.assign(n_nodes, 0);
+    guests_on_.assign(n_nodes, 0);
+    std::size_t max_id = 0;
+    for (const auto& g : view.guests) max_id = std::max(max_id, g.id.valid() ? g.id.index() : 0);
+    home_.assign(view.guests.empty() ? 0 : max_id + 1, node_id::invalid());
+    has_tasks_.assign(home_.size(), false);
+    for (const auto& g : view.guests) {
+      if (!g.id.valid()) continue;
+      const node_id h = placement::guest_home(topo, g);
+      home_[g.id.index()] = h;
+      ++guests_on_[h.index()];
+    }
+    for (const auto& t : view.tasks) {
+      const node_id running = placement::single_node(topo, t.affinity);
+      node_id n = t.guest.valid() && t.guest.index() < home_.size() ? home_[t.guest.index()] : node_id::invalid();
+      if (n.valid()) {
+        has_tasks_[t.guest.index()] = true;
+      } else if (const device* d = t.device.empty() ? nullptr : topo.find_device(t.device); d && d->node.valid()) {
+        n = d->node;  // pVM-wide work that drives a device
+      } else {
+        n = running.valid() ? running : node_id{0};
+      }
+      demand_[n.index()] += t.cpu_load;
+      if (running.valid()) {
+        running_load_[running.index()] += t.cpu_load;
+        ++running_tasks_[running.index()];
+      }
+    }
+    // Backends the view does not list as tasks (e.g. no in-pVM task backend): the guest's
+    // measured pVM cost stands for them.
+    for (const auto& g : view.guests)
+      if (g.id.valid() && !has_tasks_[g.id.index()]) demand_[home_[g.id.index()].index()] += g.io.pvm_cores;
+  }
+
+  void realise(const host_view& view, const placement::pvm_vcpu_layout& layout, const std::vector<std::size_t>& target,
+               plan& p, decision_log& log) {
+    const topology& topo = *view.topo;
+    const std::size_t n_nodes = topo.node_count();
+    const domain_id pvm = view.pvm.id;
+    std::vector<std::vector<vcpu_id>> online_on(n_nodes), offline_on(n_nodes);
+    std::vector<vcpu_id> floating_offline;
+    for (const auto& v : view.pvm.vcpus) {
+      const node_id n = placement::single_node(topo, v.hard_affinity);
+      if (v.online) {
+        if (n.valid()) online_on[n.index()].push_back(v.id);
+      } else if (n.valid()) {
+        offline_on[n.index()].push_back(v.id);
+      } else {
+        floating_offline.push_back(v.id);
+      }
+    }
+    std::vector<vcpu_id> floating_online = layout.floating;
+    std::reverse(floating_online.begin(), floating_online.end());  // taken from the back: lowest id first
+    std::reverse(floating_offline.begin(), floating_offline.end());
+    for (auto& v : offline_on) std::reverse(v.begin(), v.end());
+
+    std::vector<std::size_t> now = layout.online;
+    for (std::size_t n = 0; n < n_nodes; ++n) {
+      const cpuset& cpus = topo.nodes()[n].cpus;
+      while (now[n] < target[n]) {
+        if (!offline_on[n].empty()) {
+          p.add(set_vcpu_online{pvm, offline_on[n].back(), true}, "scale up");
+          offline_on[n].pop_back();
+        } else if (!floating_online.empty()) {
+          p.add(set_vcpu_affinity{pvm, floating_online.back(), cpus}, "scale up: pin to node");
+          floating_online.pop_back();
+        } else if (!floating_offline.empty()) {
+          p.add(set_vcpu_affinity{pvm, floating_offline.back(), cpus}, "scale up: pin to node");
+          p.add(set_vcpu_online{pvm, floating_offline.back(), true}, "scale up");
+          floating_offline.pop_back();
+        } else if (auto from = donor(offline_on, n); from < n_nodes) {
+          p.add(set_vcpu_affinity{pvm, offline_on[from].back(), cpus}, "scale up: move to node");
+          p.add(set_vcpu_online{pvm, offline_on[from].back(), true}, "scale up");
+          offline_on[from].pop_back();
+        } else {
+          if (log.enabled())
+            log.add({std::string{name()}, "node " + std::to_string(n) + " vCPUs", {}, {},
+                     std::to_string(now[n]) + " vCPUs", "capped: the pVM has no spare vCPU left"});
+          break;
+        }
+        ++now[n];
+      }
+    }
+    std::size_t online_after = 0;
+    for (std::size_t n = 0; n < n_nodes; ++n) {
+      while (now[n] > target[n] && !online_on[n].empty()) {
+        p.add(set_vcpu_online{pvm, online_on[n].back(), false}, "scale down");
+        online_on[n].pop_back();
+        --now[n];
+      }
+      online_after += now[n];
+    }
+    // Online vCPUs left floating: capacity on no node in particular.
+    for (vcpu_id v : floating_online) {
+      if (online_after == 0) {
+        ++online_after;  // keep one rather than none
+        continue;
+      }
+      p.add(set_vcpu_online{pvm, v, false}, "floating vCPU not needed");
+    }
+  }
+
+  [[nodiscard]] static std::size_t donor(const std::vector<std::vector<vcpu_id>>& offline_on, std::size_t except) {
+    for (std::size_t m = 0; m < offline_on.size(); ++m)
+      if (m != except && !offline_on[m].empty()) return m;
+    return offline_on.size();
+  }
+
+  void size_memory(const host_view& view, const std::vector<std::size_t>& target, plan& p, decision_log& log) {
+    double want = static_cast<double>(opts_.base_memory.count());
+    double cores = 0;
+    std::size_t guests = 0;
+    for (std::size_t n = 0; n < target.size(); ++n) {
+      if (target[n] > 0) want += static_cast<double>(opts_.node_memory.count());
+      cores += demand_[n];
+      guests += guests_on_[n];
+    }
+    want += static_cast<double>(guests) * static_cast<double>(opts_.guest_memory.count());
+    want += cores * static_cast<double>(opts_.memory_per_core.count());
+    const std::uint64_t g = opts_.memory_granularity.count();
+    bytes need{(static_cast<std::uint64_t>(std::ceil(want)) + g - 1) / g * g};
+    if (view.pvm.max_memory.count() > 0) need = std::min(need, view.pvm.max_memory);
+    const bytes cur = view.pvm.memory_target;
+    std::string_view why = "steady";
+    if (need > cur) {
+      memory_low_ = 0;
+      why = "grow";
+      p.add(set_memory_target{view.pvm.id, need}, "grow with demand");
+    } else if (need < cur) {
+      if (++memory_low_ >= opts_.scale_down_periods) {
+        memory_low_ = 0;
+        why = "shrink";
+        p.add(set_memory_target{view.pvm.id, need}, "shrink after low demand");
+      } else {
+        why = "hold: demand low, waiting";
+      }
+    } else {
+      memory_low_ = 0;
+    }
+    if (log.enabled())
+      log.add({std::string{name()},
+               "pVM memory",
+               {{"guests", std::to_string(guests)},
+                {"demand_cores", std::to_string(cores)},
+                {"current_mib", std::to_string(cur.mib())},
+                {"needed_mib", std::to_string(need.mib())}},
+               {},
+               std::to_string((why == "grow" || why == "shrink" ? need : cur).mib()) + " MiB",
+               std::string{why}});
+  }
+
+  options opts_;
+  std::vector<std::size_t> low_;
+  std::size_t memory_low_ = 0;
+  // Scratch of the last decide(), kept to reuse the allocations.
+  std::vector<double> demand_, running_load_;
+  std::vector<std::size_t> running_tasks_, guests_on_;
+  std::vector<node_id> home_;
+  std::vector<bool> has_tasks_;
+};
+
+static_assert(SizingPolicy<closer_dynamic>);
+
+}  // namespace pvmkit::sizing

@@ -1,0 +1,73 @@
+// Hosts for the placement and sizing tests: topologies where the right answer is known, and a mock
+// host whose pVM vCPUs are already spread over the nodes.
+#pragma once
+
+#include <pvmkit/backend/mock.hpp>
+#include <pvmkit/controller.hpp>
+#include <pvmkit/plan.hpp>
+#include <pvmkit/topology/topology.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace pvmkit::test {
+
+using namespace pvmkit::literals;
+
+// A 4-node ring with uneven links: node 0's nearest is node 1 (16), then node 3 (20), then the
+// opposite node 2 (26). Four CPUs and 4 GiB per node.
+inline topology ring4(std::vector<device> devices = {}) {
+  std::vector<numa_node> nodes;
+  for (std::size_t i = 0; i < 4; ++i)
+    nodes.push_back({node_id{static_cast<node_id::rep>(i)}, cpuset::range(i * 4, i * 4 + 4), 4_GiB, 4_GiB});
+  // clang-format off
+  std::vector<std::uint32_t> d = {10, 16, 26, 20,
+                                  16, 10, 16, 26,
+                                  26, 16, 10, 16,
+                                  20, 26, 16, 10};
+  // clang-format on
+  return topology{std::move(nodes), std::move(d), std::move(devices)};
+}
+
+// A mock host whose pVM has vcpus_per_node[n] vCPUs pinned to node n, all online; offline[n] more
+// pinned there but offline.
+inline mock_host host_with_pvm(topology topo, const std::vector<std::size_t>& vcpus_per_node,
+                               const std::vector<std::size_t>& offline = {}) {
+  std::size_t total = 0;
+  for (std::size_t n = 0; n < vcpus_per_node.size(); ++n) total += vcpus_per_node[n] + (n < offline.size() ? offline[n] : 0);
+  const std::vector<numa_node> nodes = topo.nodes();
+  mock_host host{std::move(topo), mock_pvm_spec{total, 1_GiB}};
+  std::size_t v = 0;
+  for (std::size_t n = 0; n < vcpus_per_node.size(); ++n) {
+    for (std::size_t k = 0; k < vcpus_per_node[n]; ++k, ++v)
+      (void)host.set_vcpu_affinity(pvm_domain, vcpu_id{static_cast<vcpu_id::rep>(v)}, nodes[n].cpus);
+  }
+  for (std::size_t n = 0; n < offline.size(); ++n)
+    for (std::size_t k = 0; k < offline[n]; ++k, ++v) {
+      (void)host.set_vcpu_affinity(pvm_domain, vcpu_id{static_cast<vcpu_id::rep>(v)}, nodes[n].cpus);
+      (void)host.set_vcpu_online(pvm_domain, vcpu_id{static_cast<vcpu_id::rep>(v)}, false);
+    }
+  host.clear_calls();
+  return host;
+}
+
+// A guest on `home` with one net backend task of the given load (and device); returns the task.
+inline task_id guest_with_task(mock_host& host, const std::string& name, node_id home, double load,
+                               std::string dev = {}, task_kind kind = task_kind::net_backend) {
+  const domain_id g = host.add_guest({name, 1, home, 256_MiB, {}, false});
+  return host.add_task({name + "-backend", kind, g, std::move(dev), load});
+}
+
+inline node_id task_node(const host_view& v, task_id t) {
+  const pvm_task* task = v.find_task(t);
+  return task ? node_of(*v.topo, task->affinity) : node_id::invalid();
+}
+
+inline std::size_t count_actions(const plan& p, std::size_t variant_index) {
+  std::size_t n = 0;
+  for (const auto& s : p.steps()) n += s.what.index() == variant_index ? 1U : 0U;
+  return n;
+}
+
+}  // namespace pvmkit::test

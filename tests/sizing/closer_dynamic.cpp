@@ -1,0 +1,195 @@
+#include "../placement/hosts.hpp"
+
+#include <pvmkit/placement/pvm_layout.hpp>
+#include <pvmkit/sizing/closer_dynamic.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace pvmkit;
+using namespace pvmkit::literals;
+using namespace pvmkit::test;
+using sizing::closer_dynamic;
+
+namespace {
+
+plan round(mock_host& host, closer_dynamic& policy, decision_log& log) {
+  const host_view before = host.state();
+  plan p = policy.decide(before, log);
+  const auto report = apply_plan(host, before, p);
+  REQUIRE(report.ok());
+  return p;
+}
+plan round(mock_host& host, closer_dynamic& policy) {
+  decision_log off;
+  return round(host, policy, off);
+}
+
+std::size_t online_on(const host_view& v, node_id n) {
+  placement::pvm_vcpu_layout l;
+  l.build(*v.topo, v.pvm);
+  return l.online[n.index()];
+}
+
+std::size_t onlined(const plan& p) {
+  std::size_t k = 0;
+  for (const auto& s : p.steps())
+    if (const auto* a = std::get_if<set_vcpu_online>(&s.what); a && a->online) ++k;
+  return k;
+}
+
+// 2 nodes x 8 CPUs; the pVM has one online and seven offline vCPUs pinned on each node.
+mock_host two_nodes() { return host_with_pvm(make_uniform_topology(2, 8, 4_GiB), {1, 1}, {7, 7}); }
+
+}  // namespace
+
+TEST_CASE("closer_dynamic: scales up within one period, down one vCPU at a time after the delay") {
+  mock_host host = two_nodes();
+  const task_id busy = guest_with_task(host, "busy", node_id{0}, 2.5);
+  guest_with_task(host, "idle", node_id{1}, 0.2);
+  closer_dynamic policy;
+  const plan up = round(host, policy);
+  CHECK(onlined(up) == 3);  // ceil(2.5 / 0.8) = 4 on node 0, in one period
+  CHECK(online_on(host.state(), node_id{0}) == 4);
+  CHECK(online_on(host.state(), node_id{1}) == 1);
+  // The vCPUs brought online are the ones already pinned to node 0 (no affinity change needed).
+  CHECK(count_actions(up, 0) == 0);
+
+  host.set_task_load(busy, 0.5);  // needs 1 vCPU now
+  std::vector<std::size_t> seen;
+  for (int r = 0; r < 6; ++r) {
+    round(host, policy);
+    seen.push_back(online_on(host.state(), node_id{0}));
+  }
+  // Default scale_down_periods = 3: two periods of waiting, then one vCPU per period.
+  CHECK(seen == std::vector<std::size_t>{4, 4, 3, 2, 1, 1});
+  CHECK(online_on(host.state(), node_id{1}) == 1);
+}
+
+TEST_CASE("closer_dynamic: a burst during the wait scales up at once and resets the clock") {
+  mock_host host = two_nodes();
+  const task_id t = guest_with_task(host, "g", node_id{0}, 2.5);
+  closer_dynamic policy;
+  round(host, policy);
+  host.set_task_load(t, 0.5);
+  round(host, policy);
+  round(host, policy);
+  CHECK(policy.low_periods(node_id{0}) == 2);
+  host.set_task_load(t, 4.0);  // ceil(4 / 0.8) = 5
+  round(host, policy);
+  CHECK(online_on(host.state(), node_id{0}) == 5);
+  CHECK(policy.low_periods(node_id{0}) == 0);
+}
+
+TEST_CASE("closer_dynamic: floors") {
+  SUBCASE("a node with guests keeps one vCPU, a node without drops to none after the delay") {
+    mock_host host = two_nodes();
+    host.add_guest({"quiet", 1, node_id{0}, 256_MiB, {}, false});  // no load, no tasks
+    closer_dynamic policy;
+    for (int r = 0; r < 3; ++r) round(host, policy);
+    CHECK(online_on(host.state(), node_id{0}) == 1);
+    CHECK(online_on(host.state(), node_id{1}) == 0);
+    CHECK(host.state().pvm.node_affinity == nodeset{node_id{0}});
+  }
+  SUBCASE("never below what the backends running on a node need") {
+    mock_host host = two_nodes();
+    const task_id t = guest_with_task(host, "g", node_id{0}, 1.5);
+    REQUIRE(host.set_task_affinity(t, host.state().topo->node(node_id{1}).cpus));  // runs on node 1 now
+    closer_dynamic policy;
+    round(host, policy);
+    CHECK(online_on(host.state(), node_id{0}) == 2);  // its guest's home: ceil(1.5 / 0.8)
+    CHECK(online_on(host.state(), node_id{1}) == 2);  // where it runs: ceil(1.5)
+  }
+  SUBCASE("the pVM never goes to zero vCPUs") {
+    mock_host host = two_nodes();
+    closer_dynamic policy;
+    for (int r = 0; r < 8; ++r) round(host, policy);
+    CHECK(host.state().pvm.online_vcpus() == 1);
+  }
+}
+
+TEST_CASE("closer_dynamic: ceilings") {
+  mock_host host = host_with_pvm(make_uniform_topology(2, 8, 4_GiB), {1, 1}, {15, 0});
+  guest_with_task(host, "huge", node_id{0}, 20.0);
+  SUBCASE("the node's CPU count") {
+    closer_dynamic policy;
+    round(host, policy);
+    CHECK(online_on(host.state(), node_id{0}) == 8);
+  }
+  SUBCASE("max_vcpus_per_node") {
+    closer_dynamic::options o;
+    o.max_vcpus_per_node = 3;
+    closer_dynamic policy{o};
+    round(host, policy);
+    CHECK(online_on(host.state(), node_id{0}) == 3);
+  }
+}
+
+TEST_CASE("closer_dynamic: moves an offline vCPU to the node that needs it") {
+  mock_host host = host_with_pvm(make_uniform_topology(2, 8, 4_GiB), {1, 1}, {0, 6});
+  guest_with_task(host, "g", node_id{0}, 3.0);  // needs 4 on node 0; spares are pinned on node 1
+  guest_with_task(host, "h", node_id{1}, 0.1);
+  closer_dynamic policy;
+  const plan p = round(host, policy);
+  CHECK(count_actions(p, 0) == 3);  // three set_vcpu_affinity moves
+  CHECK(onlined(p) == 3);
+  CHECK(online_on(host.state(), node_id{0}) == 4);
+  CHECK(online_on(host.state(), node_id{1}) == 1);
+}
+
+TEST_CASE("closer_dynamic: floating vCPUs are adopted by nodes, the rest go offline; memory grows at once") {
+  const topology topo = make_uniform_topology(2, 4, 4_GiB);
+  mock_host host{topo, mock_pvm_spec{4, 256_MiB}};  // four vCPUs floating over both nodes
+  guest_with_task(host, "a", node_id{0}, 1.0);
+  guest_with_task(host, "b", node_id{1}, 0.6);
+  closer_dynamic policy;
+  decision_log log{true};
+  const plan p = round(host, policy, log);
+  const host_view v = host.state();
+  CHECK(online_on(v, node_id{0}) == 2);
+  CHECK(online_on(v, node_id{1}) == 1);
+  CHECK(v.pvm.online_vcpus() == 3);
+  // 512 MiB + 2 nodes * 32 MiB + 2 guests * 8 MiB + 1.6 cores * 64 MiB = 694.4 MiB -> 704 MiB.
+  CHECK(v.pvm.memory_target == 704_MiB);
+  const auto& mem = log.records().back();
+  CHECK(mem.subject == "pVM memory");
+  CHECK(mem.reason == "grow");
+  CHECK(mem.choice == "704.000000 MiB");
+  CHECK(log.records()[0].subject == "node 0 vCPUs");
+  CHECK(log.records()[0].choice == "2 vCPUs");
+  CHECK(log.records()[0].reason == "scale up");
+}
+
+TEST_CASE("closer_dynamic: memory shrinks only after the delay") {
+  mock_host host = two_nodes();  // 1 GiB now; the demand below needs 640 MiB
+  guest_with_task(host, "a", node_id{0}, 0.4);
+  guest_with_task(host, "b", node_id{1}, 0.3);
+  closer_dynamic policy;
+  round(host, policy);
+  round(host, policy);
+  CHECK(host.state().pvm.memory_target == 1_GiB);
+  round(host, policy);
+  // 512 + 2 * 32 + 2 * 8 + 0.7 * 64 = 636.8 MiB -> 640 MiB
+  CHECK(host.state().pvm.memory_target == 640_MiB);
+}
+
+TEST_CASE("closer_dynamic: a guest without tasks is sized from its measured pVM cores") {
+  mock_host host = two_nodes();
+  const domain_id g = host.add_guest({"no-tasks", 1, node_id{1}, 256_MiB, {}, false});
+  host.set_io_load(g, io_load{1e5, 0, 2.0});
+  closer_dynamic policy;
+  round(host, policy);
+  CHECK(online_on(host.state(), node_id{1}) == 3);  // ceil(2.0 / 0.8)
+}
+
+TEST_CASE("closer_dynamic: options are validated") {
+  closer_dynamic::options o;
+  o.target_utilisation = 1.5;
+  CHECK_THROWS_AS(closer_dynamic{o}, config_error);
+  o = {};
+  o.min_vcpus_per_node = 0;
+  CHECK_THROWS_AS(closer_dynamic{o}, config_error);
+  o = {};
+  o.max_vcpus_per_node = 1;
+  o.min_vcpus_per_node = 2;
+  CHECK_THROWS_AS(closer_dynamic{o}, config_error);
+}
