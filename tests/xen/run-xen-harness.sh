@@ -1,0 +1,158 @@
+#!/bin/bash
+# pvmkit's real-Xen harness. Boots Debian 12's Xen 4.17 and a busybox dom0 under QEMU's software
+# emulation (TCG) on an emulated 2-node NUMA machine (4 CPUs: 0-1 on node 0, 2-3 on node 1),
+# starts two PV guests with a vif and a disk each, one per node, runs `pvmkit agent --backend xen
+# --once` in dom0, checks the result from libxl and /proc, and runs the backend conformance suite
+# against the Xen backend in dom0 (tests/xen/dom0-init.sh has the checks).
+#
+# Usage: run-xen-harness.sh --pvmkit PATH --conformance PATH [--workdir DIR]
+# Needs root and Debian's package registry (apt-get). Prints CHECK-PASS:/CHECK-FAIL: lines and a
+# final "XEN-HARNESS: PASS" or "XEN-HARNESS: FAIL"; exits 0 only on PASS. Bounded in time: QEMU
+# is killed after $PVMKIT_XEN_BOOT_TIMEOUT seconds (default 720).
+#
+# Environment: PVMKIT_XEN_SKIP_APT=1 (packages already there), PVMKIT_XEN_MEM_MB (default 2048,
+# split over the two nodes), PVMKIT_XEN_DOM0_MEM_MB (default 512), PVMKIT_XEN_CACHE (where the
+# downloaded .deb files are kept between runs; default <workdir>/debs).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+pvmkit_bin=""; conformance_bin=""; work=${TMPDIR:-/tmp}/pvmkit-xen-harness
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --pvmkit) pvmkit_bin=$2; shift 2 ;;
+    --conformance) conformance_bin=$2; shift 2 ;;
+    --workdir) work=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "run-xen-harness: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+for f in "$pvmkit_bin" "$conformance_bin"; do
+  if [ -z "$f" ] || [ ! -x "$f" ]; then
+    echo "run-xen-harness: need --pvmkit and --conformance executables (got '$pvmkit_bin', '$conformance_bin')" >&2; exit 2
+  fi
+done
+pvmkit_bin=$(readlink -f "$pvmkit_bin"); conformance_bin=$(readlink -f "$conformance_bin")
+if [ "$(id -u)" != 0 ]; then echo "run-xen-harness: must run as root (apt-get, loop devices in the initramfs build)" >&2; exit 2; fi
+
+mem_mb=${PVMKIT_XEN_MEM_MB:-2048}; dom0_mem_mb=${PVMKIT_XEN_DOM0_MEM_MB:-512}; node_mb=$((mem_mb / 2))
+boot_timeout=${PVMKIT_XEN_BOOT_TIMEOUT:-720}
+cache=${PVMKIT_XEN_CACHE:-$work/debs}
+mkdir -p "$work" "$cache"; cd "$work"
+t0=$(date +%s)
+log() { echo "[xen-harness +$(( $(date +%s) - t0 ))s] $*"; }
+harness_fail() { echo "CHECK-FAIL: $*"; echo "XEN-HARNESS: FAIL"; exit 1; }
+
+# ---- 1. packages -----------------------------------------------------------------------------
+if [ -z "${PVMKIT_XEN_SKIP_APT:-}" ]; then
+  log "apt-get: qemu, busybox, Xen 4.17, the kernel"
+  export DEBIAN_FRONTEND=noninteractive
+  need=""
+  for p in qemu-system-x86 busybox-static cpio gzip binutils; do dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"; done
+  if [ -n "$need" ]; then
+    timeout 600 apt-get update -q >/dev/null || harness_fail "apt-get update"
+    timeout 900 apt-get install -y -q --no-install-recommends $need >/dev/null || harness_fail "apt-get install$need"
+  fi
+  kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+  [ -n "$kernel_pkg" ] || harness_fail "no kernel package behind linux-image-amd64 (apt-get update?)"
+  for p in xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common xenstore-utils "$kernel_pkg"; do
+    ls "$cache/${p}_"*.deb >/dev/null 2>&1 && continue
+    (cd "$cache" && chown _apt . 2>/dev/null || true; timeout 600 apt-get download -q "$p" >/dev/null) ||
+      { timeout 600 apt-get update -q >/dev/null; (cd "$cache" && timeout 600 apt-get download -q "$p" >/dev/null); } ||
+      harness_fail "apt-get download $p"
+  done
+fi
+for tool in qemu-system-x86_64 busybox cpio gzip strip; do
+  command -v "$tool" >/dev/null || [ -x "/bin/$tool" ] || harness_fail "missing $tool (run without PVMKIT_XEN_SKIP_APT)"
+done
+busybox=/bin/busybox
+
+# ---- 2. Xen, the kernel, the tools -----------------------------------------------------------
+log "extract the packages"
+rm -rf x; mkdir -p x
+for d in "$cache"/*.deb; do dpkg -x "$d" x; done
+[ -f x/boot/xen-4.17-amd64.gz ] || harness_fail "xen-4.17-amd64.gz not in the hypervisor package"
+zcat x/boot/xen-4.17-amd64.gz > xen.elf   # multiboot1 ELF: QEMU's -kernel boots it directly
+cp x/boot/vmlinuz-* vmlinuz
+kver=$(ls x/lib/modules | head -1)
+kmod=x/lib/modules/$kver/kernel
+
+busybox_tree() {
+  rm -rf "$1"; mkdir -p "$1"/{bin,proc,sys,dev,tmp,etc,root,run}
+  cp "$busybox" "$1/bin/busybox"
+  for a in $("$busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$1/bin/$a"; done
+}
+
+# ---- 3. the guests' initramfs ----------------------------------------------------------------
+log "guest initramfs"
+busybox_tree domu
+mkdir -p domu/lib/modules
+cp "$kmod/drivers/net/xen-netfront.ko" "$kmod/drivers/block/xen-blkfront.ko" domu/lib/modules/
+cp "$here/domu-init.sh" domu/init; chmod +x domu/init
+(cd domu && find . | cpio -o -H newc 2>/dev/null | gzip -1 > ../domU.cpio.gz)
+
+# ---- 4. dom0's initramfs: busybox, Xen's tools and daemons, pvmkit ----------------------------
+log "dom0 initramfs with $(basename "$pvmkit_bin") and $(basename "$conformance_bin")"
+r=dom0root
+busybox_tree $r
+mkdir -p $r/{var/lib/xen,var/log/xen,var/lib/xenstored,var/lock,lib64,lib/x86_64-linux-gnu,lib/modules/xen,guest}
+cp -a x/usr $r/; [ -d x/etc ] && cp -a x/etc $r/
+rm -rf $r/usr/lib/modules $r/usr/share/doc $r/usr/share/man "$r/lib/modules/$kver"
+# Our binaries, without debug info (the initramfs is unpacked into dom0's RAM).
+strip --strip-debug -o $r/usr/bin/pvmkit "$pvmkit_bin"
+strip --strip-debug -o $r/usr/bin/test_xen_conformance "$conformance_bin"
+bins="$r/usr/bin/pvmkit $r/usr/bin/test_xen_conformance $r/usr/bin/xenstore"
+for b in xl xenstored xenconsoled xen-init-dom0 xenconsole libxl-save-helper; do bins="$bins $r/usr/lib/xen-4.17/bin/$b"; done
+for l in $(ldd $bins 2>/dev/null | awk '/=>/{print $3}' | grep '^/' | sort -u); do cp -L "$l" $r/lib/x86_64-linux-gnu/; done
+cp -L /lib64/ld-linux-x86-64.so.2 $r/lib64/
+cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 $r/lib/x86_64-linux-gnu/   # glibc dlopens it (pthread_cancel); xl create aborts without
+if ! LD_LIBRARY_PATH=$r/lib/x86_64-linux-gnu ldd $r/usr/bin/pvmkit | grep -q 'not found'; then :; else harness_fail "pvmkit's libraries incomplete in dom0"; fi
+m=$kmod/drivers/xen
+cp $m/xen-evtchn.ko $m/xen-privcmd.ko $m/xen-gntdev.ko $m/xen-gntalloc.ko $m/xenfs/xenfs.ko $r/lib/modules/xen/
+cp $kmod/net/llc/llc.ko $kmod/net/802/stp.ko $kmod/net/bridge/bridge.ko $kmod/drivers/net/xen-netback/xen-netback.ko \
+   $kmod/drivers/block/loop.ko $kmod/drivers/block/xen-blkback/xen-blkback.ko $r/lib/modules/xen/
+mkdir -p $r/etc/xen/scripts
+cp "$here/vif-harness" "$here/block-harness" $r/etc/xen/scripts/; chmod +x $r/etc/xen/scripts/*-harness
+cp vmlinuz $r/guest/vmlinuz; cp domU.cpio.gz $r/guest/initrd.gz
+cp "$here/dom0-init.sh" $r/init; chmod +x $r/init
+cat > $r/etc/harness.conf <<EOF
+GUEST_WAIT=${PVMKIT_XEN_GUEST_WAIT:-150}
+SETTLE_WAIT=${PVMKIT_XEN_SETTLE_WAIT:-90}
+EOF
+(cd $r && find . | cpio -o -H newc 2>/dev/null | gzip -1 > ../dom0.cpio.gz)
+log "dom0.cpio.gz $(du -h dom0.cpio.gz | cut -f1)"
+
+# ---- 5. boot ---------------------------------------------------------------------------------
+log "boot Xen under QEMU TCG: ${mem_mb} MiB in 2 nodes of ${node_mb} MiB, dom0 ${dom0_mem_mb} MiB, timeout ${boot_timeout}s"
+tb=$(date +%s)
+set +e
+timeout -s KILL "$boot_timeout" qemu-system-x86_64 -accel tcg,thread=multi -cpu max,-smap -m "${mem_mb}M" -smp 4 \
+  -nographic -no-reboot -monitor none -serial stdio \
+  -object memory-backend-ram,id=m0,size="${node_mb}M" -numa node,nodeid=0,cpus=0-1,memdev=m0 \
+  -object memory-backend-ram,id=m1,size="${node_mb}M" -numa node,nodeid=1,cpus=2-3,memdev=m1 \
+  -kernel xen.elf \
+  -append "console=com1 com1=115200,8n1 dom0_mem=${dom0_mem_mb}M,max:${dom0_mem_mb}M dom0_max_vcpus=4 noreboot" \
+  -initrd "vmlinuz console=hvc0 panic=-1 quiet,dom0.cpio.gz" </dev/null 2>&1 |
+  sed -u 's/\r//g' | tee boot.log |
+  grep --line-buffered -aE '^(CHECK-|OBS:|HARNESS-DOM0-DONE|\(XEN\) .*(crash|Panic|FATAL))' |
+  while IFS= read -r line; do echo "[xen-harness +$(( $(date +%s) - t0 ))s] $line"; done
+set -e
+log "QEMU ended after $(( $(date +%s) - tb ))s; full console log: $work/boot.log"
+
+passes=$(grep -ac '^CHECK-PASS:' boot.log || true)
+fails=$(grep -ac '^CHECK-FAIL:' boot.log || true)
+# dom0 reports how many checks it ran; a complete run has them all (a crash half-way must not
+# look like a pass).
+ran=$(sed -n 's/^HARNESS-DOM0-DONE checks=\([0-9]*\).*/\1/p' boot.log | head -1)
+complete_run=27
+if [ -z "$ran" ]; then
+  echo "CHECK-FAIL: dom0 did not finish its checks within ${boot_timeout}s (see $work/boot.log)"; fails=$((fails + 1))
+elif [ "$ran" -lt "$complete_run" ]; then
+  echo "CHECK-FAIL: dom0 ran $ran of $complete_run checks"; fails=$((fails + 1))
+fi
+log "checks: $passes passed, $fails failed"
+if [ "$fails" = 0 ] && [ "$passes" = "$ran" ]; then
+  echo "XEN-HARNESS: PASS ($passes checks, $(( $(date +%s) - t0 ))s)"
+  exit 0
+fi
+echo "XEN-HARNESS: FAIL ($passes passed, $fails failed, $(( $(date +%s) - t0 ))s)"
+exit 1
