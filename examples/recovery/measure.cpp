@@ -132,7 +132,7 @@ process_spec forwarder(const options& o, const std::string& sock) {
 void crash_and_restart(json_writer& w, const options& o) {
   process_backend b;
   const auto sock = o.work_dir + "/fwd.sock";
-  auto id = *b.add_component(forwarder(o, sock));
+  auto id = b.add_component(forwarder(o, sock)).value();
   std::vector<double> detect, restart;
   (void)b.start_component(id);
   wait_for(b, is_ready);
@@ -153,7 +153,7 @@ void crash_and_restart(json_writer& w, const options& o) {
 void warm_spare(json_writer& w, const options& o) {
   process_backend b;
   const auto sock = o.work_dir + "/spare.sock";
-  auto id = *b.add_component(forwarder(o, sock));
+  auto id = b.add_component(forwarder(o, sock)).value();
   std::vector<double> failover;
   (void)b.start_component(id);
   wait_for(b, is_ready);
@@ -172,7 +172,7 @@ void warm_spare(json_writer& w, const options& o) {
 
 void hang(json_writer& w, const options& o, std::mt19937_64& rng) {
   process_backend b;
-  auto id = *b.add_component(forwarder(o, o.work_dir + "/hang.sock"));
+  auto id = b.add_component(forwarder(o, o.work_dir + "/hang.sock")).value();
   recovery::phi_accrual det(hang_detector());
   (void)b.start_component(id);
   det.start(clk.now());
@@ -216,7 +216,7 @@ void saturated(json_writer& w, const options& o) {
       while (!stop.load(std::memory_order_relaxed)) x = x + 1;
     });
   process_backend b;
-  auto id = *b.add_component(forwarder(o, o.work_dir + "/sat.sock"));
+  auto id = b.add_component(forwarder(o, o.work_dir + "/sat.sock")).value();
   recovery::phi_accrual det(hang_detector());
   (void)b.start_component(id);
   det.start(clk.now());
@@ -252,24 +252,24 @@ void journal(json_writer& w, const options& o) {
   const fs::path dir = o.work_dir + "/journal10k";
   fs::remove_all(dir);
   {
-    auto j = recovery::state_journal::open(dir, {.sync = recovery::fsync_policy::none(), .compact_after_bytes = 0});
+    auto j = recovery::state_journal::open(dir, {.sync = recovery::fsync_policy::none(), .compact_after_bytes = 0}).value();
     for (int i = 0; i < 10000; ++i)
-      (void)j->put("/local/domain/" + std::to_string(i / 10) + "/device/vif/" + std::to_string(i % 10),
+      (void)j.put("/local/domain/" + std::to_string(i / 10) + "/device/vif/" + std::to_string(i % 10),
                    "backend=/local/domain/0/backend/vif/" + std::to_string(i));
-    (void)j->sync();
+    (void)j.sync();
   }
   std::vector<double> log_only, snap;
   std::size_t keys = 0;
   for (int i = 0; i < 20; ++i) {
     const auto t0 = clk.now();
-    auto j = recovery::state_journal::open(dir);
+    auto j = recovery::state_journal::open(dir).value();
     log_only.push_back(us(clk.now() - t0));
-    keys = j->state().size();
+    keys = j.state().size();
   }
-  (void)recovery::state_journal::open(dir)->compact();
+  (void)recovery::state_journal::open(dir).value().compact();
   for (int i = 0; i < 20; ++i) {
     const auto t0 = clk.now();
-    auto j = recovery::state_journal::open(dir);
+    auto j = recovery::state_journal::open(dir).value();
     snap.push_back(us(clk.now() - t0));
   }
   w.field("journal_keys", static_cast<std::uint64_t>(keys));
@@ -278,7 +278,7 @@ void journal(json_writer& w, const options& o) {
   // The whole store process on that journal: spawn, replay, serve.
   process_backend b;
   const auto sock = o.work_dir + "/store10k.sock";
-  auto id = *b.add_component({"store", o.bin_dir + "/pvmkit-store", {"--dir", dir.string()}, {}, sock, 200ms});
+  auto id = b.add_component({"store", o.bin_dir + "/pvmkit-store", {"--dir", dir.string()}, {}, sock, 200ms}).value();
   std::vector<double> restart;
   for (int i = 0; i < 20; ++i) {
     const auto t0 = clk.now();
@@ -295,7 +295,7 @@ void kill9(json_writer& w, const options& o, std::mt19937_64& rng) {
   fs::remove_all(dir);
   process_backend b;
   const auto sock = o.work_dir + "/kill9.sock";
-  auto id = *b.add_component({"store", o.bin_dir + "/pvmkit-store", {"--dir", dir.string(), "--fsync", "every"}, {}, sock, 200ms});
+  auto id = b.add_component({"store", o.bin_dir + "/pvmkit-store", {"--dir", dir.string(), "--fsync", "every"}, {}, sock, 200ms}).value();
   std::map<std::string, std::string> acked;
   std::vector<std::string> acked_keys;
   std::uint64_t next = 0, lost = 0, torn_mid_write = 0, checked = 0, cycles = 0;

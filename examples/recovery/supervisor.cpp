@@ -41,9 +41,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pvmkit-supervisor: cannot create the sockets in %s\n", socket_dir.c_str());
     return 2;
   }
-  recovery::component_spec s{*sid, "store", recovery::component_kind::xenstore, {}, recovery::state_kind::checkpointed,
+  recovery::component_spec s{sid.value(), "store", recovery::component_kind::xenstore, {}, recovery::state_kind::checkpointed,
                              recovery::technique::snapshot_log_replay, {}};
-  recovery::component_spec f{*fid, "forwarder", recovery::component_kind::netback, {*sid}, recovery::state_kind::stateless,
+  recovery::component_spec f{fid.value(), "forwarder", recovery::component_kind::netback, {sid.value()}, recovery::state_kind::stateless,
                              recovery::technique::restart, {}};
   f.health.rss = true;
   recovery::supervisor_config cfg;
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   runner.start();
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < end && !runner.supervisor().gave_up()) runner.step(10ms);
-  (void)backend.stop_component(*fid);
-  (void)backend.stop_component(*sid);
+  (void)backend.stop_component(fid.value());
+  (void)backend.stop_component(sid.value());
   return runner.supervisor().gave_up() ? 1 : 0;
 }

@@ -69,30 +69,30 @@ TEST_CASE("process backend: start, ready, heartbeats, stop") {
   process_backend b;
   auto id = b.add_component(component({"--heartbeat-ms", "5"}));
   REQUIRE(id);
-  CHECK(*b.status(*id) == component_status::stopped);
-  REQUIRE(b.start_component(*id));
-  CHECK(b.start_component(*id).error() == make_error_code(errc::invalid_state));
-  CHECK(*b.status(*id) == component_status::running);
-  const pid_t pid = b.pid(*id);
+  CHECK(b.status(id.value()).value() == component_status::stopped);
+  REQUIRE(b.start_component(id.value()));
+  CHECK(b.start_component(id.value()).error() == make_error_code(errc::invalid_state));
+  CHECK(b.status(id.value()).value() == component_status::running);
+  const pid_t pid = b.pid(id.value());
   CHECK(pid > 0);
   CHECK(wait_for(b, [](const auto& e) { return e.kind == process_event_kind::ready; }));
   int beats = 0;
   CHECK(wait_for(b, [&](const auto& e) { return e.kind == process_event_kind::heartbeat && ++beats == 5; }));
-  REQUIRE(b.stop_component(*id));
-  CHECK(*b.status(*id) == component_status::stopped);
+  REQUIRE(b.stop_component(id.value()));
+  CHECK(b.status(id.value()).value() == component_status::stopped);
   CHECK_FALSE(alive(pid));  // reaped, not a zombie
   CHECK(b.status(component_id{99}).error() == make_error_code(errc::unknown_component));
 }
 
 TEST_CASE("process backend: a crash is an exit event with its status, and a restart is a new incarnation") {
   process_backend b;
-  auto id = *b.add_component(component({"--crash-after-ms", "30"}));
+  auto id = b.add_component(component({"--crash-after-ms", "30"})).value();
   REQUIRE(b.start_component(id));
   auto e = wait_for(b, [](const auto& ev) { return ev.kind == process_event_kind::exited; });
   REQUIRE(e);
   CHECK(e->status == 3);
   CHECK(e->incarnation == 1);
-  CHECK(*b.status(id) == component_status::failed);
+  CHECK(b.status(id).value() == component_status::failed);
   REQUIRE(b.start_component(id));
   CHECK(b.incarnation(id) == 2);
   REQUIRE(b.signal(id, SIGKILL));
@@ -104,7 +104,7 @@ TEST_CASE("process backend: a crash is an exit event with its status, and a rest
 
 TEST_CASE("process backend: a component that ignores SIGTERM is killed after the grace period") {
   process_backend b;
-  auto id = *b.add_component(component({"--ignore-term"}));
+  auto id = b.add_component(component({"--ignore-term"})).value();
   REQUIRE(b.start_component(id));
   REQUIRE(wait_for(b, [](const auto& e) { return e.kind == process_event_kind::ready; }));
   const pid_t pid = b.pid(id);
@@ -114,7 +114,7 @@ TEST_CASE("process backend: a component that ignores SIGTERM is killed after the
 
 TEST_CASE("process backend: SIGSTOP silences heartbeats, the detector suspects, stop still works") {
   process_backend b;
-  auto id = *b.add_component(component({"--heartbeat-ms", "5"}));
+  auto id = b.add_component(component({"--heartbeat-ms", "5"})).value();
   REQUIRE(b.start_component(id));
   recovery::fixed_timeout det({.timeout = 100ms, .startup_grace = 1s, .watcher_max_gap = {}});
   steady_clock clock;
@@ -139,7 +139,7 @@ TEST_CASE("process backend: SIGSTOP silences heartbeats, the detector suspects, 
 TEST_CASE("process backend: a warm spare waits, is promoted on failure, and serves on the same socket") {
   const auto path = socket_path("spare");
   process_backend b;
-  auto id = *b.add_component(component({"--heartbeat-ms", "20"}, path));
+  auto id = b.add_component(component({"--heartbeat-ms", "20"}, path)).value();
   REQUIRE(b.start_component(id));
   REQUIRE(b.start_spare(id));
   CHECK(b.start_spare(id).error() == make_error_code(errc::invalid_state));
@@ -161,8 +161,8 @@ TEST_CASE("process backend: a warm spare waits, is promoted on failure, and serv
 
 TEST_CASE("process backend under the supervisor: a component crashing at start spends its budget and escalates") {
   process_backend b;
-  auto store = *b.add_component(component({"--heartbeat-ms", "50"}));
-  auto crashy = *b.add_component(component({"--crash-after-ms", "0"}));
+  auto store = b.add_component(component({"--heartbeat-ms", "50"})).value();
+  auto crashy = b.add_component(component({"--crash-after-ms", "0"})).value();
   recovery::component_spec s0{store, "store", recovery::component_kind::xenstore, {}, recovery::state_kind::stateless,
                               recovery::technique::restart, {}};
   recovery::component_spec s1{crashy, "crashy", recovery::component_kind::netback, {store}, recovery::state_kind::stateless,
