@@ -149,3 +149,20 @@ TEST_CASE_TEMPLATE("bad input gets an error and leaves the pools intact", P, num
     CHECK(contents(pools) == before);
   }
 }
+
+TEST_CASE("numa_local: a pool running dry in the middle of a batch turns the rest into copies") {
+  auto pools = stocked({5, 1});
+  const auto replaced = guest_buffers({0, 1, 1, 0, 0});
+  std::vector<flip_choice> out(4);
+  auto flips = numa_local{}.select({domain_id{1}, false}, replaced, pools, out);
+  REQUIRE(flips);
+  CHECK(*flips == 2);
+  CHECK(out[0].page.node == node_id{0});
+  CHECK(out[1].page.node == node_id{1});
+  // The third packet would replace buffer 2 (node 1): dry, and a copy leaves that buffer posted.
+  CHECK(out[2].copy);
+  CHECK(out[3].copy);
+  CHECK(pools.size(node_id{0}) == 4);
+  CHECK(pools.size(node_id{1}) == 0);
+  REQUIRE(pools.audit());
+}

@@ -56,6 +56,23 @@ namespace detail {
     if (!pools.has_node(replaced[i].node)) return unexpected{errc::unknown_node};
   return {};
 }
+// Moves the newest min(n, pool size) pages of `pool` into out[0..), newest first, as flips.
+// Works on a run at once so the pool's size is read and written once per run, not per page.
+inline std::size_t take_run(node_page_pool& pool, flip_choice* out, std::size_t n) noexcept {
+  const std::size_t k = n < pool.size() ? n : pool.size();
+  const auto top = pool.top(k);
+  for (std::size_t j = 0; j < k; ++j) out[j] = flip_choice::flip(top[k - 1 - j]);
+  pool.drop_top(k);
+  return k;
+}
+
+// Length of the run of replaced pages from `from` on the same node, at most `limit`.
+inline std::size_t same_node_run(std::span<const page_frame> replaced, std::size_t from, std::size_t limit) noexcept {
+  const node_id n = replaced[from].node;
+  std::size_t run = 1;
+  while (run < limit && replaced[from + run].node == n) ++run;
+  return run;
+}
 }  // namespace detail
 
 }  // namespace pvmkit::flipping

@@ -19,20 +19,20 @@ struct informed {
     if (!req.guest_recycles) return numa_local{}.select(req, replaced, pools, out);
     if (auto ok = detail::check_batch(replaced, pools, out); !ok) return unexpected{ok.error()};
     const std::size_t nodes = pools.node_count();
-    std::size_t flips = 0;
-    for (auto& choice : out) {
+    std::size_t flips = 0, i = 0;
+    while (i < out.size()) {
       const node_id want = replaced[flips].node;
-      page_frame p;
-      bool got = pools[want].try_take(p);
-      // Local first; otherwise the next node in id order (distance does not matter: the page
-      // stays in the ring and is flipped back out).
-      for (std::size_t k = 1; !got && k < nodes; ++k)
-        got = pools[node_id{static_cast<node_id::rep>((want.index() + k) % nodes)}].try_take(p);
-      if (got) {
-        choice = flip_choice::flip(p);
-        ++flips;
-      } else {
-        choice = flip_choice::copy_packet();
+      const std::size_t run = detail::same_node_run(replaced, flips, out.size() - i);
+      std::size_t k = detail::take_run(pools[want], out.data() + i, run);
+      // Local first; then the other pools in id order (distance does not matter: the page stays
+      // in the ring and is flipped back out).
+      for (std::size_t step = 1; k < run && step < nodes; ++step)
+        k += detail::take_run(pools[node_id{static_cast<node_id::rep>((want.index() + step) % nodes)}],
+                              out.data() + i + k, run - k);
+      flips += k;
+      i += k;
+      if (k < run) {  // every pool is dry
+        for (; i < out.size(); ++i) out[i] = flip_choice::copy_packet();
       }
     }
     return flips;

@@ -15,15 +15,16 @@ struct numa_local {
   result<std::size_t> select(const flip_request&, std::span<const page_frame> replaced, page_pools& pools,
                              std::span<flip_choice> out) const noexcept {
     if (auto ok = detail::check_batch(replaced, pools, out); !ok) return unexpected{ok.error()};
-    std::size_t flips = 0;
-    for (auto& choice : out) {
-      page_frame p;
-      // A copy leaves replaced[flips] posted, so the remaining packets face the same dry pool.
-      if (pools[replaced[flips].node].try_take(p)) {
-        choice = flip_choice::flip(p);
-        ++flips;
-      } else {
-        choice = flip_choice::copy_packet();
+    // Packets go in runs of buffers on one node: one pool access per run, not per page.
+    std::size_t flips = 0, i = 0;
+    while (i < out.size()) {
+      const std::size_t run = detail::same_node_run(replaced, flips, out.size() - i);
+      const std::size_t k = detail::take_run(pools[replaced[flips].node], out.data() + i, run);
+      flips += k;
+      i += k;
+      // A copy leaves replaced[flips] posted, so every remaining packet faces the same dry pool.
+      if (k < run) {
+        for (; i < out.size(); ++i) out[i] = flip_choice::copy_packet();
       }
     }
     return flips;
