@@ -4,7 +4,7 @@ add_library(pvmkit_warnings INTERFACE)
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
   target_compile_options(pvmkit_warnings INTERFACE
     -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
-    -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Werror
+    -Wold-style-cast -Wcast-align -Woverloaded-virtual -Werror
     # C++20 designated initializers leave members at their defaults on purpose.
     -Wno-missing-field-initializers)
 endif()
