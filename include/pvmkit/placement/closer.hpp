@@ -87,9 +87,18 @@ class closer {
       nodes_[n].cpus = layout_.cpus[n];
       nodes_[n].load = 0;
     }
+    next_nearest_.assign(n_nodes, std::numeric_limits<double>::infinity());
+    for (std::size_t n = 0; n < n_nodes; ++n) {
+      const node_id self{static_cast<node_id::rep>(n)};
+      if (n_nodes > 1)
+        next_nearest_[n] = static_cast<double>(topo.distance(self, topo.nearest_nodes(self)[1])) / local_distance;
+    }
     index_guests(view);
     index_tasks(view);
-    if (!layout_.floating.empty()) pin_floating_vcpus(view, p, log);
+    if (!layout_.floating.empty()) {
+      pin_floating_vcpus(view, p, log);
+      locate_tasks(view);  // the node CPU sets changed
+    }
     for (auto& n : nodes_) n.capacity = static_cast<double>(n.vcpus) * opts_.target_utilisation;
 
     // Every placed task is accounted where it runs, so each decision sees all the load. Order:
@@ -97,31 +106,26 @@ class closer {
     // first), then unplaced ones, then tasks at home: those on nodes within the hysteresis band
     // stay, those on overloaded nodes are decided heaviest first (fewest moves to relieve the
     // node). Interrupts go last: they follow their backend.
-    order_.clear();
-    for (std::size_t i = 0; i < view.tasks.size(); ++i) {
-      auto& a = tasks_[i];
-      const pvm_task& t = view.tasks[i];
-      a.node = current_node(t);
-      a.accounted = a.node.valid() && t.kind != task_kind::irq;
-      if (a.accounted) nodes_[a.node.index()].load += a.load;
-    }
     std::size_t budget = opts_.migration_budget;
-    auto at_home = [&](std::size_t i) { return tasks_[i].accounted && tasks_[i].node == task_home(tasks_[i], view.tasks[i]); };
-    for (std::size_t i = 0; i < view.tasks.size(); ++i)
-      if (tasks_[i].accounted && !at_home(i)) place(view, i, budget, p, log);
-    for (std::size_t i = 0; i < view.tasks.size(); ++i)
-      if (!tasks_[i].done && !tasks_[i].node.valid() && view.tasks[i].kind != task_kind::irq) place(view, i, budget, p, log);
-    for (std::size_t i = 0; i < view.tasks.size(); ++i) {
-      if (tasks_[i].done || !at_home(i)) continue;
+    const std::size_t n_tasks = tasks_.size();
+    for (std::size_t i = 0; i < n_tasks; ++i)
+      if (tasks_[i].stage == stage_away) place(view, i, budget, p, log);
+    for (std::size_t i = 0; i < n_tasks; ++i)
+      if (tasks_[i].stage == stage_unplaced) place(view, i, budget, p, log);
+    order_.clear();
+    for (std::size_t i = 0; i < n_tasks; ++i) {
+      if (tasks_[i].stage != stage_home) continue;
       const auto& acc = nodes_[tasks_[i].node.index()];
       if (acc.load > acc.capacity * (1 + opts_.hysteresis) + eps) order_.push_back(static_cast<std::uint32_t>(i));
       else place(view, i, budget, p, log);
     }
-    std::stable_sort(order_.begin(), order_.end(),
-                     [&](std::uint32_t x, std::uint32_t y) { return tasks_[x].load > tasks_[y].load; });
-    for (std::uint32_t i : order_) place(view, i, budget, p, log);
-    for (std::size_t i = 0; i < view.tasks.size(); ++i)
-      if (view.tasks[i].kind == task_kind::irq) place(view, i, budget, p, log);
+    if (!order_.empty()) {
+      std::stable_sort(order_.begin(), order_.end(),
+                       [&](std::uint32_t x, std::uint32_t y) { return tasks_[x].load > tasks_[y].load; });
+      for (std::uint32_t i : order_) place(view, i, budget, p, log);
+    }
+    for (std::size_t i = 0; i < n_tasks; ++i)
+      if (tasks_[i].stage == stage_irq) place(view, i, budget, p, log);
     planned_ = true;
     return p;
   }
@@ -132,15 +136,19 @@ class closer {
     if (slot == npos) return decide(view, log);
     auto& g = guests_[slot];
     if (g.view_index >= view.guests.size() || view.guests[g.view_index].id != changed) return decide(view, log);
-    for (std::uint32_t k = g.first; k < g.first + g.count; ++k)
-      if (view.tasks[members_[k]].id != tasks_[members_[k]].id) return decide(view, log);
+    for (std::uint32_t k = g.first; k < g.first + g.count; ++k) {
+      auto& a = tasks_[members_[k]];
+      if (view.tasks[members_[k]].id != a.id) return decide(view, log);
+      bool exact = false;
+      a.exact = current_node(view.tasks[members_[k]], exact) == a.node && exact;  // was the last plan applied?
+    }
     g.home = guest_home(*topo_, view.guests[g.view_index]);
     plan p;
     std::size_t budget = opts_.migration_budget;
     for (std::uint32_t k = g.first; k < g.first + g.count; ++k)
-      if (view.tasks[members_[k]].kind != task_kind::irq) place(view, members_[k], budget, p, log);
+      if (!tasks_[members_[k]].irq) place(view, members_[k], budget, p, log);
     for (std::uint32_t k = g.first; k < g.first + g.count; ++k)
-      if (view.tasks[members_[k]].kind == task_kind::irq) place(view, members_[k], budget, p, log);
+      if (tasks_[members_[k]].irq) place(view, members_[k], budget, p, log);
     return p;
   }
 
@@ -168,13 +176,18 @@ class closer {
     std::uint32_t first = 0;
     std::uint32_t count = 0;
   };
+  enum task_stage : std::uint8_t { stage_away, stage_unplaced, stage_home, stage_irq };
   struct task_acc {
     task_id id;
     node_id node;  // where it runs (before its decision) or was placed (after)
     double load = 0;
     std::uint32_t guest = npos;
-    bool accounted = false;  // its load is in nodes_[node].load
-    bool done = false;       // decided in this decide()
+    node_id dev;                             // node of the device it drives, if known
+    std::uint16_t dev_index = 0xffff;        // that device in topology::devices() (a lookup cache)
+    task_stage stage = stage_unplaced;            // when decide() decides it
+    bool irq = false;
+    bool accounted = false;                  // its load is in nodes_[node].load
+    bool exact = false;                      // its affinity is exactly the CPUs of the node's pVM vCPUs
   };
 
   [[nodiscard]] std::uint32_t slot_of(domain_id d) const noexcept {
@@ -195,15 +208,23 @@ class closer {
     }
   }
 
-  // Tasks grouped by guest (counting sort), so replan() finds a guest's tasks directly.
+  // One pass over the view's tasks: guest, load, device node, where each runs now (accounted
+  // there) and in which stage it is decided; then the tasks grouped by guest (counting sort), so
+  // replan() finds a guest's tasks directly.
   void index_tasks(const host_view& view) {
     tasks_.resize(view.tasks.size());
     for (auto& g : guests_) g.count = 0;
     for (std::size_t i = 0; i < view.tasks.size(); ++i) {
       const auto& t = view.tasks[i];
-      const std::uint32_t slot = slot_of(t.guest);
-      tasks_[i] = {t.id, node_id::invalid(), t.cpu_load, slot, false, false};
-      if (slot != npos) ++guests_[slot].count;
+      auto& a = tasks_[i];
+      a.guest = slot_of(t.guest);
+      a.load = t.cpu_load;
+      if (a.id != t.id || !device_matches(a, t)) a.dev_index = find_device_index(t);
+      a.id = t.id;
+      a.dev = a.dev_index == no_device ? node_id::invalid() : topo_->devices()[a.dev_index].node;
+      a.irq = t.kind == task_kind::irq;
+      if (a.guest != npos) ++guests_[a.guest].count;
+      locate(a, t);
     }
     std::uint32_t at = 0;
     for (auto& g : guests_) {
@@ -217,6 +238,38 @@ class closer {
         auto& g = guests_[slot];
         members_[g.first + g.count++] = static_cast<std::uint32_t>(i);
       }
+  }
+
+  // Where the task runs now (accounted there) and in which stage decide() decides it.
+  void locate(task_acc& a, const pvm_task& t) {
+    a.node = current_node(t, a.exact);
+    a.accounted = a.node.valid() && !a.irq;
+    if (a.accounted) nodes_[a.node.index()].load += a.load;
+    a.stage = a.irq ? stage_irq : !a.node.valid() ? stage_unplaced : a.node == task_home(a) ? stage_home : stage_away;
+  }
+  void locate_tasks(const host_view& view) {
+    for (auto& n : nodes_) n.load = 0;
+    for (std::size_t i = 0; i < view.tasks.size(); ++i) locate(tasks_[i], view.tasks[i]);
+  }
+
+  static constexpr std::uint16_t no_device = std::numeric_limits<std::uint16_t>::max();
+
+  [[nodiscard]] bool device_matches(const task_acc& a, const pvm_task& t) const noexcept {
+    if (a.dev_index == no_device) return t.device.empty();
+    if (a.dev_index >= topo_->devices().size()) return false;
+    // Device names are short ("eth0"): a plain loop beats a call to memcmp.
+    const std::string& name = topo_->devices()[a.dev_index].name;
+    if (name.size() != t.device.size()) return false;
+    for (std::size_t k = 0; k < name.size(); ++k)
+      if (name[k] != t.device[k]) return false;
+    return true;
+  }
+  [[nodiscard]] std::uint16_t find_device_index(const pvm_task& t) const noexcept {
+    if (t.device.empty()) return no_device;
+    const auto& devs = topo_->devices();
+    for (std::size_t k = 0; k < devs.size() && k < no_device; ++k)
+      if (devs[k].name == t.device && devs[k].node.valid()) return static_cast<std::uint16_t>(k);
+    return no_device;
   }
 
   // Online pVM vCPUs that float over several nodes are pinned to one node each, to the node whose
@@ -252,26 +305,24 @@ class closer {
     }
   }
 
-  [[nodiscard]] node_id current_node(const pvm_task& t) const {
+  [[nodiscard]] node_id current_node(const pvm_task& t, bool& exact) const {
+    exact = false;
     const auto first = t.affinity.first();
     if (!first) return node_id::invalid();
     const node_id n = topo_->node_of(*first);
-    if (n.valid() && t.affinity == nodes_[n.index()].cpus) return n;
+    if (n.valid() && t.affinity == nodes_[n.index()].cpus) {
+      exact = true;
+      return n;
+    }
     return single_node(*topo_, t.affinity);
   }
 
-  [[nodiscard]] node_id device_node(const pvm_task& t) const noexcept {
-    if (t.device.empty()) return node_id::invalid();
-    const device* d = topo_->find_device(t.device);
-    return d && d->node.valid() ? d->node : node_id::invalid();
-  }
 
   // The node a task is scored from: its guest's home; for pVM-wide work the node of the device it
   // drives, else where it runs now (invalid when unplaced: the caller picks the least loaded).
-  [[nodiscard]] node_id task_home(const task_acc& a, const pvm_task& t) const noexcept {
+  [[nodiscard]] node_id task_home(const task_acc& a) const noexcept {
     if (a.guest != npos) return guests_[a.guest].home;
-    const node_id dev = device_node(t);
-    return dev.valid() ? dev : a.node;
+    return a.dev.valid() ? a.dev : a.node;
   }
 
   // The node an interrupt follows: its guest's backend task for the same device (or any backend
@@ -297,14 +348,24 @@ class closer {
     const node_id cur = a.node;
     if (cur.valid() && a.accounted) nodes_[cur.index()].load -= a.load;
     a.accounted = false;
-    a.done = true;
     const double load = t.cpu_load;
     a.load = load;
 
-    const node_id dev = device_node(t);
-    node_id home = task_home(a, t);
+    const node_id dev = a.dev;
+    node_id home = task_home(a);
     if (!home.valid()) home = least_loaded();
     const double w = dev.valid() ? opts_.device_weight : 0.0;
+    // Fast path of a settled host: a task at home that still fits there, where no other node can
+    // score better (any other node scores at least its distance / 10 + w).
+    if (!a.irq && cur.valid() && cur == home && !log.enabled()) {
+      const auto& acc = nodes_[cur.index()];
+      const double here = 1.0 + (dev.valid() ? w * static_cast<double>(topo.distance(dev, cur)) / local_distance : 0.0);
+      if (acc.vcpus > 0 && acc.load + load <= acc.capacity * (1 + opts_.hysteresis) + eps &&
+          here <= next_nearest_[cur.index()] + w) {
+        settle(t, a, cur, "home node", p);
+        return;
+      }
+    }
     auto score = [&](node_id n) {
       return (static_cast<double>(topo.distance(home, n)) + (dev.valid() ? w * static_cast<double>(topo.distance(dev, n)) : 0.0)) /
              static_cast<double>(local_distance);
@@ -316,13 +377,14 @@ class closer {
       return acc.load + load <= cap + eps;
     };
 
+
     const bool explain = log.enabled();
     decision_record rec;
     node_id choice = node_id::invalid();
     double best_score = std::numeric_limits<double>::infinity();
     std::string_view why;
 
-    const node_id follow = t.kind == task_kind::irq ? backend_node(view, a, t) : node_id::invalid();
+    const node_id follow = a.irq ? backend_node(view, a, t) : node_id::invalid();
     if (follow.valid()) {
       choice = follow;
       why = "follows backend";
@@ -372,14 +434,8 @@ class closer {
       }
     }
 
-    a.node = choice;
-    if (choice.valid()) {
-      auto& acc = nodes_[choice.index()];
-      acc.load += load;
-      a.accounted = true;
-      if (t.affinity != acc.cpus && !acc.cpus.empty()) p.add(set_task_affinity{t.id, acc.cpus}, std::string{why});
-      if (t.memory_node != choice) p.add(set_task_memory_node{t.id, choice}, std::string{why});
-    }
+    if (choice.valid()) settle(t, a, choice, why, p);
+    else a.node = choice;
     if (explain) {
       rec.policy = std::string{name()};
       rec.subject = "task " + std::to_string(t.id.value()) + " (" + t.name + ")";
@@ -394,6 +450,18 @@ class closer {
       rec.reason = explain_reason(why, cur, choice);
       log.add(std::move(rec));
     }
+  }
+
+  // Accounts the task on `choice` and emits what differs from the view.
+  void settle(const pvm_task& t, task_acc& a, node_id choice, std::string_view why, plan& p) {
+    auto& acc = nodes_[choice.index()];
+    acc.load += a.load;
+    const bool unchanged = choice == a.node && a.exact;  // already compared when it was located
+    a.node = choice;
+    a.accounted = true;
+    if (!unchanged && t.affinity != acc.cpus && !acc.cpus.empty()) p.add(set_task_affinity{t.id, acc.cpus}, std::string{why});
+    a.exact = true;
+    if (t.memory_node != choice) p.add(set_task_memory_node{t.id, choice}, std::string{why});
   }
 
   [[nodiscard]] static std::string explain_reason(std::string_view why, node_id cur, node_id choice) {
@@ -429,6 +497,7 @@ class closer {
   std::vector<std::uint32_t> slot_by_domain_;
   std::vector<std::uint32_t> members_;
   std::vector<task_acc> tasks_;
+  std::vector<double> next_nearest_;  // per node: distance / 10 to the nearest other node
   std::vector<std::uint32_t> order_;  // scratch: tasks on overloaded home nodes
   bool planned_ = false;
 };
