@@ -1,0 +1,221 @@
+// Fault injection on the example pVM (real processes): kill -9 at random instants, SIGSTOP as a
+// hang, a leaking component, a component that crashes at start.
+#include "pvm_runner.hpp"
+
+#include <pvmkit/linux/process_backend.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace pvmkit;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+const std::string bin = PVMKIT_RECOVERY_BIN_DIR;
+
+std::string scratch(const char* tag) {
+  const auto d = fs::temp_directory_path() / ("pvmkit-faults-" + std::to_string(::getpid()) + "-" + tag);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d.string();
+}
+
+class conn {
+ public:
+  explicit conn(const std::string& path) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~conn() { ::close(fd_); }
+  conn(const conn&) = delete;
+  conn& operator=(const conn&) = delete;
+  std::string ask(const std::string& line) {
+    const std::string out = line + "\n";
+    if (!ok_ || ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) return {};
+    while (buf_.find('\n') == std::string::npos) {
+      char b[1024];
+      const ssize_t n = ::read(fd_, b, sizeof b);
+      if (n <= 0) return ok_ = false, std::string{};
+      buf_.append(b, static_cast<std::size_t>(n));
+    }
+    std::string r = buf_.substr(0, buf_.find('\n'));
+    buf_.erase(0, r.size() + 1);
+    return r;
+  }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+  std::string buf_;
+};
+
+bool ready(linux_process::process_backend& b) {
+  const auto end = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < end)
+    for (const auto& e : b.wait_events(10ms))
+      if (e.kind == linux_process::process_event_kind::ready) return true;
+  return false;
+}
+
+recovery::phi_accrual_config detector() {
+  recovery::phi_accrual_config c;
+  c.bootstrap_interval = 10ms;
+  c.min_std_dev = 5ms;
+  c.acceptable_pause = 30ms;
+  c.startup_grace = 2s;
+  c.watcher_max_gap = 200ms;
+  return c;
+}
+
+recovery::component_spec spec(component_id id, const char* name, std::vector<component_id> deps, recovery::state_kind st,
+                              recovery::technique t) {
+  return {id, name, recovery::component_kind::custom, std::move(deps), st, t, {}};
+}
+
+std::size_t count(const recovery::supervisor& s, recovery::event_kind k) {
+  std::size_t n = 0;
+  for (const auto& e : s.events()) n += e.kind == k ? 1 : 0;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("kill -9 of the store at random instants loses no acknowledged write") {
+  const auto dir = scratch("kill9");
+  linux_process::process_backend b;
+  const auto sock = dir + "/store.sock";
+  auto id = b.add_component({"store", bin + "/pvmkit-store", {"--dir", dir + "/journal", "--fsync", "every"}, {}, sock, 200ms}).value();
+  std::mt19937_64 rng(12345);
+  std::uniform_int_distribution<int> when(0, 20000);
+  std::map<std::string, std::string> acked;
+  int next = 0;
+  for (int cycle = 0; cycle < 15; ++cycle) {
+    REQUIRE(b.start_component(id));
+    REQUIRE(ready(b));
+    const pid_t pid = b.pid(id);
+    const auto delay = std::chrono::microseconds(when(rng));
+    {
+      conn c(sock);
+      std::thread killer([pid, delay] {
+        std::this_thread::sleep_for(delay);
+        ::kill(pid, SIGKILL);
+      });
+      for (;;) {
+        const std::string k = "k" + std::to_string(next), v = "v" + std::to_string(next * 31);
+        ++next;
+        if (!c.ask("put " + k + " " + v).starts_with("ok")) break;
+        acked[k] = v;
+      }
+      killer.join();
+    }
+    (void)b.stop_component(id);  // reaps the killed process
+  }
+  REQUIRE(b.start_component(id));
+  REQUIRE(ready(b));
+  conn c(sock);
+  std::size_t lost = 0;
+  for (const auto& [k, v] : acked) lost += c.ask("get " + k) == "val " + v ? 0U : 1U;
+  CHECK(lost == 0);
+  CHECK(acked.size() > 0);
+  (void)b.stop_component(id);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("SIGSTOP (a hang) is detected by phi accrual and the component is restarted and serves") {
+  const auto dir = scratch("hang");
+  linux_process::process_backend b;
+  auto st = b.add_component({"store", bin + "/pvmkit-store", {"--dir", dir + "/journal"}, {}, dir + "/store.sock", 200ms}).value();
+  auto fw = b.add_component({"fwd", bin + "/pvmkit-forwarder", {"--upstream", dir + "/store.sock"}, {}, dir + "/fwd.sock", 200ms}).value();
+  recovery::supervisor_config cfg;
+  cfg.backoff.first = 0ms;
+  examples::pvm_runner r(b, {spec(st, "store", {}, recovery::state_kind::checkpointed, recovery::technique::snapshot_log_replay),
+                             spec(fw, "fwd", {st}, recovery::state_kind::stateless, recovery::technique::restart)},
+                         cfg, detector());
+  r.start();
+  for (int i = 0; i < 30; ++i) r.step(10ms);  // learn the heartbeat rhythm
+  CHECK(conn(dir + "/fwd.sock").ask("put /vm/1 up").starts_with("ok"));
+  const pid_t hung = b.pid(fw);
+  REQUIRE(b.signal(fw, SIGSTOP));
+  const auto end = std::chrono::steady_clock::now() + 3s;
+  while (b.pid(fw) == hung && std::chrono::steady_clock::now() < end) r.step(5ms);
+  CHECK(b.pid(fw) != hung);
+  CHECK(::kill(hung, 0) != 0);  // the hung instance was stopped and reaped
+  CHECK(count(r.supervisor(), recovery::event_kind::failed) == 1);
+  CHECK(conn(dir + "/fwd.sock").ask("get /vm/1") == "val up");
+  (void)b.stop_component(fw);
+  (void)b.stop_component(st);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a leaking component is rejuvenated in a low-load window") {
+  const auto dir = scratch("leak");
+  linux_process::process_backend b;
+  auto fw = b.add_component({"leaky", bin + "/pvmkit-forwarder", {"--leak-mb-per-s", "40"}, {}, dir + "/fwd.sock", 200ms}).value();
+  auto s = spec(fw, "leaky", {}, recovery::state_kind::stateless, recovery::technique::restart);
+  s.health.rss = true;
+  recovery::supervisor_config cfg;
+  cfg.rejuvenation = {.enabled = true, .rss_slope_threshold = 10e6, .latency_threshold_ns = 0, .min_samples = 5,
+                      .window = 10, .low_load = 0.5, .cooldown = 60s};
+  examples::pvm_runner r(b, {s}, cfg, detector());
+  r.health_period = 50ms;
+  double load = 0.9;
+  r.set_load([&] { return load; });
+  r.start();
+  const pid_t first = b.pid(fw);
+  for (int i = 0; i < 60; ++i) r.step(10ms);  // ~0.6 s of leaking under high load: no action
+  CHECK(b.pid(fw) == first);
+  load = 0.1;
+  const auto end = std::chrono::steady_clock::now() + 3s;
+  while (count(r.supervisor(), recovery::event_kind::rejuvenate) == 0 && std::chrono::steady_clock::now() < end) r.step(10ms);
+  CHECK(count(r.supervisor(), recovery::event_kind::rejuvenate) == 1);
+  CHECK(b.pid(fw) != first);
+  CHECK(r.supervisor().restarts(fw) == 0);
+  (void)b.stop_component(fw);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a component crashing at start spends its budget, then escalates step by step to the host") {
+  const auto dir = scratch("crashloop");
+  linux_process::process_backend b;
+  auto st = b.add_component({"store", bin + "/pvmkit-store", {"--dir", dir + "/journal"}, {}, dir + "/store.sock", 200ms}).value();
+  auto fw = b.add_component({"fwd", bin + "/pvmkit-forwarder", {"--crash-at-start"}, {}, dir + "/fwd.sock", 200ms}).value();
+  recovery::supervisor_config cfg;
+  cfg.component = {4, 30s};
+  cfg.dependents = {1, 30s};
+  cfg.pvm = {1, 30s};
+  cfg.backoff = {.first = 0ms, .base = 2ms, .factor = 2.0, .cap = 16ms, .jitter = 0, .seed = 1};
+  examples::pvm_runner r(b, {spec(st, "store", {}, recovery::state_kind::checkpointed, recovery::technique::snapshot_log_replay),
+                             spec(fw, "fwd", {st}, recovery::state_kind::stateless, recovery::technique::restart)},
+                         cfg, detector());
+  r.start();
+  const auto end = std::chrono::steady_clock::now() + 4s;
+  while (!r.supervisor().gave_up() && std::chrono::steady_clock::now() < end) r.step(5ms);
+  REQUIRE(r.supervisor().gave_up());
+  CHECK(r.supervisor().restarts(fw) == 4);
+  std::vector<recovery::escalation_level> steps;
+  for (const auto& e : r.supervisor().events())
+    if (e.kind == recovery::event_kind::escalated) steps.push_back(e.level);
+  CHECK(steps == std::vector{recovery::escalation_level::dependents, recovery::escalation_level::pvm, recovery::escalation_level::host});
+  // The first budget_spent comes with the 5th failure: 4 restarts were allowed, not one more.
+  std::size_t failures_before_spent = 0;
+  for (const auto& e : r.supervisor().events()) {
+    if (e.kind == recovery::event_kind::budget_spent) break;
+    failures_before_spent += e.kind == recovery::event_kind::failed ? 1 : 0;
+  }
+  CHECK(failures_before_spent == 5);
+  (void)b.stop_component(st);
+  fs::remove_all(dir);
+}
