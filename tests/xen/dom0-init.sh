@@ -58,7 +58,7 @@ for n in 0 1; do
   cat > /root/g$n.cfg <<CFG
 name = "g$n"
 type = "pv"
-kernel = "/guest/vmlinuz"
+kernel = "$GUEST_KERNEL"
 ramdisk = "/guest/initrd.gz"
 extra = "console=hvc0 panic=-1 quiet harness_ip=10.0.0.$((n+2)) harness_peer=10.0.0.1"
 memory = 128
@@ -68,9 +68,15 @@ cpus_soft = "node:$n"
 vif = [ 'mac=00:16:3e:00:00:0$((n+2)),bridge=xenbr0,script=/etc/xen/scripts/vif-harness' ]
 disk = [ 'format=raw,vdev=xvda,access=rw,backendtype=phy,script=/etc/xen/scripts/block-harness,target=/dev/loop$n' ]
 CFG
-  CHECKS=$((CHECKS+1))
-  if timeout -s KILL 120 xl create /root/g$n.cfg >/tmp/create$n.log 2>&1; then pass "create guest g$n on node $n"
-  else fail "create guest g$n on node $n"; cat /tmp/create$n.log; cat /var/log/xen/xl-g$n.log 2>/dev/null | tail -20; finish; fi
+  # libxl waits only ~10 s for a backend to come up; under TCG on a busy host that can lapse, so
+  # a failed create is retried (and the attempts are reported).
+  CHECKS=$((CHECKS+1)); attempt=1
+  while ! timeout -s KILL 300 xl create /root/g$n.cfg >/tmp/create$n.log 2>&1; do
+    grep -v '^Parsing' /tmp/create$n.log | tail -4; cat /var/log/xen/hotplug-harness.log 2>/dev/null | tail -4
+    xl destroy g$n >/dev/null 2>&1; attempt=$((attempt+1)); [ $attempt -gt 3 ] && break; sleep 5
+  done
+  if [ $attempt -le 3 ]; then pass "create guest g$n on node $n (attempt $attempt)"
+  else fail "create guest g$n on node $n (3 attempts)"; finish; fi
 done
 obs "guests created"
 G0=$(xl domid g0); G1=$(xl domid g1)

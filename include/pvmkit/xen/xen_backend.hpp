@@ -394,7 +394,8 @@ class xen_backend {
   }
 
   result<dominfo> domain_info(domain_id d) {
-    if (!d.valid()) return unexpected{errc::unknown_domain};
+    // Ids from DOMID_FIRST_RESERVED (0x7FF0) up are aliases (DOMID_SELF, ...), never a guest.
+    if (!d.valid() || d.value() >= 0x7FF0U) return unexpected{errc::unknown_domain};
     dominfo info;
     const int rc = libxl_domain_info(ctx(), &info.i, d.value());
     if (rc == ERROR_DOMAIN_NOTFOUND) return unexpected{errc::unknown_domain};
