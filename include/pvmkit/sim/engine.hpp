@@ -1,0 +1,390 @@
+// The discrete-time host model. Each tick, every guest's workload offers requests to its net and
+// block backend tasks; the requests queue in the task's ring and run on the nodes where the task's
+// pVM vCPUs run, at a cost that grows with NUMA distance (sim/model.hpp); each node serves at most
+// the pVM capacity it has. Every control period a controller (any sizing + placement policy pair)
+// re-plans on the mock host, seeing the load measured in the previous tick. All figures are
+// modelled: docs/simulator.md gives the equations and every parameter's source.
+//
+// The engine is compiled once, over a type-erased control step; only controlled_by() is a
+// template, and it is a few lines.
+#pragma once
+
+#include <pvmkit/backend/mock.hpp>
+#include <pvmkit/controller.hpp>
+#include <pvmkit/core/id_set.hpp>
+#include <pvmkit/policy.hpp>
+#include <pvmkit/sim/model.hpp>
+#include <pvmkit/sim/scenario.hpp>
+#include <pvmkit/sim/workload.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pvmkit::sim {
+
+// One control round on the host; returns false when the round failed (snapshot or apply).
+using control_step = std::function<bool()>;
+using control_factory = std::function<control_step(mock_host&)>;
+
+// A controller over the mock host running `sizing` first, then `placement` (placement sees the
+// vCPUs sizing brings online). Decision records stay off: they cost string building per task.
+template <Policy Sizing, Policy Placement>
+[[nodiscard]] control_factory controlled_by(Sizing sizing, Placement placement) {
+  return [sizing = std::move(sizing), placement = std::move(placement)](mock_host& host) -> control_step {
+    auto c = std::make_shared<controller<mock_host, Sizing, Placement>>(host, sizing, placement);
+    return [c] {
+      auto round = c->step();
+      return round && round->applied.ok();
+    };
+  };
+}
+
+// Averages over one control period.
+struct series_point {
+  double time_s = 0;           // start of the period
+  double demanded_cores = 0;   // offered work at local cost
+  double served_cores = 0;     // served work at local cost
+  double allocated_cores = 0;  // online pVM vCPUs
+  double used_cores = 0;       // pVM CPU time actually spent (remote accesses included)
+  double remote_share = 0;     // of the work done, the part on a node other than the guest's
+};
+
+struct run_result {
+  std::string label;
+  bool oracle = false;
+  double demanded_work = 0;  // core-seconds at local cost over the run
+  double served_work = 0;
+  double served_pct = 0;
+  double delay_mean_ms = 0;
+  double delay_p99_ms = 0;
+  double cores_allocated_mean = 0;
+  double cores_used_mean = 0;
+  double remote_work_share = 0;
+  double remote_buffer_share = 0;
+  double dropped_requests = 0;  // refused because a ring was full
+  std::size_t task_moves = 0;   // affinity changes that changed a task's node set, after the first round
+  std::size_t control_rounds = 0;
+  std::size_t failed_rounds = 0;
+  std::vector<series_point> series;
+};
+
+struct run_options {
+  std::function<void(double done)> progress;  // called with the fraction done, about 100 times
+};
+
+namespace detail {
+
+struct sim_task {
+  task_id id;
+  std::size_t guest = 0;
+  node_id home;
+  double cost_s = 0;  // local cost of one request
+  double ring = 0;    // 0 = unbounded
+  bool net = false;
+  std::vector<double> exec;  // share of the task's requests run on each node
+  std::vector<double> mult;  // cost multiplier on each node
+  double remote_buffer = 0;  // share of its buffers not on the guest's home node
+  nodeset nodes;             // nodes its affinity touches (for counting moves)
+  double backlog = 0;        // requests queued in its ring
+};
+
+class engine {
+ public:
+  engine(const scenario& s, bool oracle) : s_(s), oracle_(oracle), host_(make_topology(s.host), boot(s)) {
+    topo_ = host_.state().topo;
+    for (std::size_t i = 0; i < s.guests.size(); ++i) {
+      const auto& g = s.guests[i];
+      mock_guest_spec spec;
+      spec.name = g.name;
+      spec.vcpus = g.vcpus;
+      spec.home = g.home;
+      spec.memory = gib_to_bytes(g.memory_gib);
+      const domain_id d = host_.add_guest(spec);
+      guests_.push_back(d);
+      const std::string tag = std::to_string(d.value());
+      if (!g.net_device.empty()) add_task(i, g, true, "vif" + tag + ".0", g.net_device);
+      add_task(i, g, false, "blkback." + tag + ".xvda", g.block_device);
+    }
+  }
+
+  run_result run(const control_factory* control, std::string label, const run_options& opt) {
+    run_result r;
+    r.label = std::move(label);
+    r.oracle = oracle_;
+    const std::size_t nodes = topo_->node_count();
+    const std::size_t ticks = s_.ticks();
+    const std::size_t per_round = s_.ticks_per_control();
+    const double dt = s_.tick_s;
+    control_step step;
+    if (control && !oracle_) step = (*control)(host_);
+    refresh();
+
+    std::vector<io_rates> rates(s_.guests.size());
+    std::vector<double> pending(tasks_.size()), work(nodes), phi(nodes), arrivals(nodes), queued(nodes);
+    std::vector<double> guest_done(s_.guests.size());
+    std::vector<double> delays;
+    delays.reserve(ticks);
+    double allocated_sum = 0, used_sum = 0, remote_work = 0, done_work = 0, remote_buffer = 0;
+    series_point acc;
+    std::size_t in_period = 0;
+    const std::size_t progress_every = std::max<std::size_t>(1, ticks / 100);
+
+    for (std::size_t k = 0; k < ticks; ++k) {
+      const double t = static_cast<double>(k) * dt;
+      for (std::size_t g = 0; g < rates.size(); ++g) rates[g] = rate_at(s_.guests[g].load, t);
+      if (k == 0) prewarm(rates);
+      if (k % per_round == 0 && step) {
+        const bool ok = step();
+        ++r.control_rounds;
+        if (!ok) ++r.failed_rounds;
+        host_.clear_calls();  // the mock records every call; a long run must not grow it
+        const std::size_t moved = refresh();
+        if (r.control_rounds > 1) r.task_moves += moved;
+      }
+
+      double demanded = 0, served = 0, used = 0, remote = 0;
+      std::fill(work.begin(), work.end(), 0.0);
+      std::fill(arrivals.begin(), arrivals.end(), 0.0);
+      std::fill(guest_done.begin(), guest_done.end(), 0.0);
+      for (std::size_t i = 0; i < tasks_.size(); ++i) {
+        auto& tk = tasks_[i];
+        const double offered = (tk.net ? rates[tk.guest].net_pps : rates[tk.guest].block_iops) * dt;
+        demanded += offered * tk.cost_s;
+        pending[i] = tk.backlog + offered;
+        if (oracle_) continue;
+        for (std::size_t n = 0; n < nodes; ++n)
+          if (tk.exec[n] > 0) {
+            work[n] += pending[i] * tk.exec[n] * tk.cost_s * tk.mult[n];
+            arrivals[n] += offered * tk.exec[n] * tk.cost_s * tk.mult[n];
+          }
+      }
+      double tick_delay = 0;
+      if (oracle_) {
+        // Unlimited capacity on every guest's home node: all served, all local, nothing queued.
+        std::vector<double> per_node(nodes, 0.0);
+        for (std::size_t i = 0; i < tasks_.size(); ++i) {
+          const auto& tk = tasks_[i];
+          per_node[tk.home.index()] += pending[i] * tk.cost_s;
+          guest_done[tk.guest] += pending[i] * tk.cost_s;
+          host_.set_task_load(tk.id, pending[i] * tk.cost_s / dt);
+        }
+        served = used = demanded;
+        double alloc = 0;
+        for (double w : per_node) alloc += std::ceil(w / dt - 1e-9);
+        allocated_ = alloc;
+      } else {
+        for (std::size_t n = 0; n < nodes; ++n) phi[n] = work[n] > 0 ? std::min(1.0, capacity_[n] * dt / work[n]) : 1.0;
+        std::fill(queued.begin(), queued.end(), 0.0);
+        for (std::size_t i = 0; i < tasks_.size(); ++i) {
+          auto& tk = tasks_[i];
+          double done_req = 0, done = 0;
+          for (std::size_t n = 0; n < nodes; ++n) {
+            if (tk.exec[n] <= 0) continue;
+            const double req = phi[n] * pending[i] * tk.exec[n];
+            done_req += req;
+            const double w = req * tk.cost_s * tk.mult[n];
+            done += w;
+            if (n != tk.home.index()) remote += w;
+          }
+          double left = pending[i] - done_req;
+          if (tk.ring > 0 && left > tk.ring) {
+            r.dropped_requests += left - tk.ring;
+            left = tk.ring;
+          }
+          tk.backlog = left;
+          for (std::size_t n = 0; n < nodes; ++n)
+            if (tk.exec[n] > 0) queued[n] += left * tk.exec[n] * tk.cost_s * tk.mult[n];
+          served += done_req * tk.cost_s;
+          remote_buffer += done_req * tk.cost_s * tk.remote_buffer;
+          used += done;
+          guest_done[tk.guest] += done;
+          host_.set_task_load(tk.id, done / dt);
+        }
+        double weight = 0;
+        for (std::size_t n = 0; n < nodes; ++n)
+          if (arrivals[n] > 0 && capacity_[n] > 0) {
+            tick_delay += arrivals[n] * queued[n] / capacity_[n];
+            weight += arrivals[n];
+          }
+        tick_delay = weight > 0 ? tick_delay / weight : 0;
+      }
+      for (std::size_t g = 0; g < guests_.size(); ++g)
+        host_.set_io_load(guests_[g], {rates[g].net_pps, rates[g].block_iops, guest_done[g] / dt});
+
+      r.demanded_work += demanded;
+      r.served_work += served;
+      remote_work += remote;
+      done_work += used;
+      used_sum += used / dt;
+      allocated_sum += allocated_;
+      if (demanded > 0) delays.push_back(tick_delay);
+
+      acc.demanded_cores += demanded / dt;
+      acc.served_cores += served / dt;
+      acc.allocated_cores += allocated_;
+      acc.used_cores += used / dt;
+      acc.remote_share += used > 0 ? remote / used : 0;
+      if (++in_period == per_round || k + 1 == ticks) {
+        const double m = static_cast<double>(in_period);
+        r.series.push_back({static_cast<double>(k + 1 - in_period) * dt, acc.demanded_cores / m, acc.served_cores / m,
+                            acc.allocated_cores / m, acc.used_cores / m, acc.remote_share / m});
+        acc = {};
+        in_period = 0;
+      }
+      if (opt.progress && (k + 1) % progress_every == 0) opt.progress(static_cast<double>(k + 1) / static_cast<double>(ticks));
+    }
+
+    const double n_ticks = static_cast<double>(std::max<std::size_t>(1, ticks));
+    r.served_pct = r.demanded_work > 0 ? 100.0 * r.served_work / r.demanded_work : 100.0;
+    r.cores_allocated_mean = allocated_sum / n_ticks;
+    r.cores_used_mean = used_sum / n_ticks;
+    r.remote_work_share = done_work > 0 ? remote_work / done_work : 0;
+    r.remote_buffer_share = r.served_work > 0 ? remote_buffer / r.served_work : 0;
+    if (!delays.empty()) {
+      double sum = 0;
+      for (double d : delays) sum += d;
+      r.delay_mean_ms = 1000.0 * sum / static_cast<double>(delays.size());
+      const auto idx = static_cast<std::size_t>(std::ceil(0.99 * static_cast<double>(delays.size()))) - 1;
+      std::nth_element(delays.begin(), delays.begin() + static_cast<std::ptrdiff_t>(idx), delays.end());
+      r.delay_p99_ms = 1000.0 * delays[idx];
+    }
+    return r;
+  }
+
+  [[nodiscard]] mock_host& host() noexcept { return host_; }
+
+ private:
+  static mock_pvm_spec boot(const scenario& s) {
+    mock_pvm_spec p;
+    p.vcpus = s.pvm.vcpus;
+    p.memory = bytes{static_cast<std::uint64_t>(std::llround(s.pvm.memory_mib)) << 20};
+    return p;
+  }
+
+  void add_task(std::size_t gi, const guest_spec& g, bool net, std::string name, const std::string& dev) {
+    mock_task_spec spec;
+    spec.name = std::move(name);
+    spec.kind = net ? task_kind::net_backend : task_kind::block_backend;
+    spec.guest = guests_.back();
+    spec.device = dev;
+    sim_task t;
+    t.id = host_.add_task(spec);
+    t.guest = gi;
+    t.home = g.home;
+    t.net = net;
+    t.cost_s = 1e-6 * (net ? s_.model.net_packet_us : s_.model.block_request_us);
+    t.ring = static_cast<double>(net ? s_.model.net_ring_slots : s_.model.block_ring_slots);
+    tasks_.push_back(std::move(t));
+  }
+
+  // Before the first round the host has been running: tasks report the t = 0 demand at local cost.
+  void prewarm(const std::vector<io_rates>& rates) {
+    std::vector<double> per_guest(rates.size(), 0.0);
+    for (const auto& tk : tasks_) {
+      const double load = (tk.net ? rates[tk.guest].net_pps : rates[tk.guest].block_iops) * tk.cost_s;
+      host_.set_task_load(tk.id, load);
+      per_guest[tk.guest] += load;
+    }
+    for (std::size_t g = 0; g < guests_.size(); ++g)
+      host_.set_io_load(guests_[g], {rates[g].net_pps, rates[g].block_iops, per_guest[g]});
+  }
+
+  // Re-derives capacity, execution and buffer shares and cost multipliers from the host's state;
+  // returns how many tasks changed node set.
+  std::size_t refresh() {
+    const host_view v = host_.state();
+    const topology& topo = *topo_;
+    const std::size_t nodes = topo.node_count();
+    capacity_.assign(nodes, 0.0);
+    allocated_ = 0;
+    // A vCPU's capacity spreads over the nodes its affinity covers, in proportion to the CPUs it
+    // may use there (the hypervisor schedules it on any of them).
+    struct online_vcpu {
+      cpuset cpus;
+      std::vector<double> share;
+    };
+    std::vector<online_vcpu> online;
+    for (const auto& vc : v.pvm.vcpus) {
+      if (!vc.online) continue;
+      online_vcpu o{vc.hard_affinity, std::vector<double>(nodes, 0.0)};
+      const double total = static_cast<double>(vc.hard_affinity.size());
+      for (const auto& n : topo.nodes())
+        o.share[n.id.index()] = total > 0 ? static_cast<double>((vc.hard_affinity & n.cpus).size()) / total : 0;
+      for (std::size_t n = 0; n < nodes; ++n) capacity_[n] += o.share[n];
+      allocated_ += 1;
+      online.push_back(std::move(o));
+    }
+    std::size_t moved = 0;
+    std::vector<double> buffer(nodes);
+    for (auto& tk : tasks_) {
+      const pvm_task* pt = v.find_task(tk.id);
+      tk.exec.assign(nodes, 0.0);
+      std::size_t eligible = 0;
+      for (const auto& o : online)
+        if (!pt || o.cpus.intersects(pt->affinity)) {
+          ++eligible;
+          for (std::size_t n = 0; n < nodes; ++n) tk.exec[n] += o.share[n];
+        }
+      if (eligible == 0) {
+        // No online vCPU left in its mask: Linux breaks the affinity and runs the task anywhere
+        // (select_fallback_rq), so every online vCPU becomes eligible.
+        for (const auto& o : online)
+          for (std::size_t n = 0; n < nodes; ++n) tk.exec[n] += o.share[n];
+        eligible = online.size();
+      }
+      for (double& e : tk.exec) e /= static_cast<double>(std::max<std::size_t>(1, eligible));
+      // Buffers come from the task's memory node; unset, first-touch puts them wherever the task
+      // ran, long-lived, so they spread like its execution.
+      if (pt && pt->memory_node.valid() && topo.has_node(pt->memory_node)) {
+        std::fill(buffer.begin(), buffer.end(), 0.0);
+        buffer[pt->memory_node.index()] = 1;
+      } else {
+        buffer = tk.exec;
+      }
+      tk.remote_buffer = 1 - buffer[tk.home.index()];
+      tk.mult.assign(nodes, 1.0);
+      for (std::size_t n = 0; n < nodes; ++n)
+        tk.mult[n] = cost_multiplier(s_.model, topo, node_id{static_cast<node_id::rep>(n)}, tk.home, buffer);
+      nodeset touched;
+      if (pt)
+        for (const auto& n : topo.nodes())
+          if (pt->affinity.intersects(n.cpus)) touched.insert(n.id);
+      if (touched != tk.nodes) ++moved;
+      tk.nodes = touched;
+    }
+    return moved;
+  }
+
+  const scenario& s_;
+  bool oracle_;
+  mock_host host_;
+  std::shared_ptr<const topology> topo_;
+  std::vector<domain_id> guests_;
+  std::vector<sim_task> tasks_;
+  std::vector<double> capacity_;
+  double allocated_ = 0;
+};
+
+}  // namespace detail
+
+// Runs the scenario under a controller built by `control` (see controlled_by).
+[[nodiscard]] inline run_result simulate(const scenario& s, const control_factory& control, std::string label,
+                                         const run_options& opt = {}) {
+  detail::engine e{s, false};
+  return e.run(&control, std::move(label), opt);
+}
+
+// The reference: unlimited pVM capacity on every guest's home node, everything local. It serves
+// all demand with no queueing; its allocated cores are the whole vCPUs each node would need.
+[[nodiscard]] inline run_result simulate_oracle(const scenario& s, const run_options& opt = {}) {
+  detail::engine e{s, true};
+  return e.run(nullptr, "oracle", opt);
+}
+
+}  // namespace pvmkit::sim

@@ -1,0 +1,309 @@
+// Presenting simulator results: the comparison table (best per column marked), JSON, per-run CSV
+// time series and an SVG plot. Every output says the figures are modelled.
+#pragma once
+
+#include <pvmkit/core/json_writer.hpp>
+#include <pvmkit/sim/engine.hpp>
+#include <pvmkit/sim/scenario.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pvmkit::sim {
+
+inline constexpr const char* modelled_note =
+    "All figures are MODELLED by pvmkit's host simulator (equations and sources: docs/simulator.md), not measured.";
+
+// The issue's targets for Closer, checked against the oracle run.
+struct target_check {
+  double served_vs_oracle_pct = 0;    // >= 97
+  double cores_vs_oracle = 0;         // allocated / oracle's used cores, <= 1.15
+  double used_vs_oracle = 0;          // used / oracle's used cores (for reference)
+  double remote_work_pct = 0;         // < 5
+  [[nodiscard]] bool served_ok() const noexcept { return served_vs_oracle_pct >= 97.0; }
+  [[nodiscard]] bool cores_ok() const noexcept { return cores_vs_oracle <= 1.15; }
+  [[nodiscard]] bool remote_ok() const noexcept { return remote_work_pct < 5.0; }
+};
+
+[[nodiscard]] inline target_check check_targets(const run_result& policy, const run_result& oracle) {
+  target_check t;
+  t.served_vs_oracle_pct = oracle.served_work > 0 ? 100.0 * policy.served_work / oracle.served_work : 100.0;
+  t.cores_vs_oracle = oracle.cores_used_mean > 0 ? policy.cores_allocated_mean / oracle.cores_used_mean : 0;
+  t.used_vs_oracle = oracle.cores_used_mean > 0 ? policy.cores_used_mean / oracle.cores_used_mean : 0;
+  t.remote_work_pct = 100.0 * policy.remote_work_share;
+  return t;
+}
+
+namespace detail {
+
+[[nodiscard]] inline std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+struct column {
+  std::string title;
+  int decimals;
+  bool higher_is_better;
+  std::function<double(const run_result&)> get;
+};
+
+[[nodiscard]] inline std::vector<column> table_columns(const run_result* oracle) {
+  std::vector<column> c;
+  c.push_back({"served %", 2, true, [](const run_result& r) { return r.served_pct; }});
+  if (oracle)
+    c.push_back({"of oracle %", 2, true, [o = oracle->served_work](const run_result& r) { return o > 0 ? 100.0 * r.served_work / o : 100.0; }});
+  c.push_back({"delay ms", 3, false, [](const run_result& r) { return r.delay_mean_ms; }});
+  c.push_back({"p99 ms", 3, false, [](const run_result& r) { return r.delay_p99_ms; }});
+  c.push_back({"cores alloc", 2, false, [](const run_result& r) { return r.cores_allocated_mean; }});
+  c.push_back({"cores used", 2, false, [](const run_result& r) { return r.cores_used_mean; }});
+  c.push_back({"remote work %", 1, false, [](const run_result& r) { return 100.0 * r.remote_work_share; }});
+  c.push_back({"remote buf %", 1, false, [](const run_result& r) { return 100.0 * r.remote_buffer_share; }});
+  c.push_back({"task moves", 0, false, [](const run_result& r) { return static_cast<double>(r.task_moves); }});
+  return c;
+}
+
+}  // namespace detail
+
+// One row per run, oracle last; '*' marks the best value of each column among the policies (the
+// oracle is the reference, not a contender). Ties all get the mark.
+[[nodiscard]] inline std::string format_table(const scenario& s, const std::vector<run_result>& runs) {
+  const run_result* oracle = nullptr;
+  for (const auto& r : runs)
+    if (r.oracle) oracle = &r;
+  const auto cols = detail::table_columns(oracle);
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::string> head{"placement + sizing"};
+  for (const auto& c : cols) head.push_back(c.title);
+  cells.push_back(head);
+  std::vector<std::string> best(cols.size());
+  for (std::size_t j = 0; j < cols.size(); ++j) {
+    std::optional<double> b;
+    for (const auto& r : runs) {
+      if (r.oracle) continue;
+      const double v = std::stod(detail::fixed(cols[j].get(r), cols[j].decimals));
+      if (!b || (cols[j].higher_is_better ? v > *b : v < *b)) b = v;
+    }
+    if (b) best[j] = detail::fixed(*b, cols[j].decimals);
+  }
+  auto row = [&](const run_result& r) {
+    std::vector<std::string> line{r.label + (r.failed_rounds ? " (!)" : "")};
+    for (std::size_t j = 0; j < cols.size(); ++j) {
+      const std::string v = detail::fixed(cols[j].get(r), cols[j].decimals);
+      line.push_back(v + (!r.oracle && v == best[j] ? "*" : " "));
+    }
+    cells.push_back(line);
+  };
+  for (const auto& r : runs)
+    if (!r.oracle) row(r);
+  if (oracle) row(*oracle);
+  std::vector<std::size_t> width(head.size(), 0);
+  for (const auto& l : cells)
+    for (std::size_t j = 0; j < l.size(); ++j) width[j] = std::max(width[j], l[j].size());
+  std::string out;
+  out += "pvmkit simulate: scenario '" + s.name + "', " + detail::fixed(s.duration_s, 0) + " s, tick " +
+         detail::fixed(s.tick_s * 1000, 0) + " ms, control every " + detail::fixed(s.control_period_s, 1) + " s, " +
+         std::to_string(s.guests.size()) + " guests on " + std::to_string(s.host.nodes) + " nodes x " +
+         std::to_string(s.host.cpus_per_node) + " CPUs\n";
+  out += std::string{modelled_note} + "\n\n";
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    for (std::size_t j = 0; j < cells[i].size(); ++j) {
+      const auto pad = width[j] - cells[i][j].size();
+      if (j == 0) out += cells[i][j] + std::string(pad, ' ');
+      else out += "  " + std::string(pad, ' ') + cells[i][j];
+    }
+    out += '\n';
+    if (i == 0) {
+      std::size_t total = 0;
+      for (auto w : width) total += w + 2;
+      out += std::string(total - 2, '-') + '\n';
+    }
+  }
+  out += "\n* best among the policies. served = I/O served / demanded, weighted by each request's local pVM cost;\n"
+         "delay = queueing delay (mean and p99 over ticks); cores alloc = online pVM vCPUs; cores used = pVM CPU time\n"
+         "spent; remote = share of pVM work (buffers) on a node other than the guest's; task moves = changes of a\n"
+         "task's node set after the first round. oracle = unlimited pVM capacity on every guest's home node.\n";
+  bool failed = false;
+  for (const auto& r : runs) failed = failed || r.failed_rounds;
+  if (failed) {
+    out += "(!) some control rounds failed and were rolled back:";
+    for (const auto& r : runs)
+      if (r.failed_rounds) out += " " + r.label + " " + std::to_string(r.failed_rounds) + "/" + std::to_string(r.control_rounds) + ";";
+    out += "\n";
+  }
+  return out;
+}
+
+[[nodiscard]] inline std::string format_targets(const target_check& t, const std::string& label) {
+  auto mark = [](bool ok) { return ok ? std::string{"met"} : std::string{"NOT met"}; };
+  std::string out = "Targets for " + label + " against the oracle (modelled):\n";
+  out += "  served >= 97 % of the oracle's:        " + detail::fixed(t.served_vs_oracle_pct, 2) + " %  " + mark(t.served_ok()) + "\n";
+  out += "  pVM cores <= 1.15x the oracle's used:  " + detail::fixed(t.cores_vs_oracle, 2) + "x allocated  " + mark(t.cores_ok()) +
+         " (" + detail::fixed(t.used_vs_oracle, 2) + "x used)\n";
+  out += "  pVM work remote < 5 %:                 " + detail::fixed(t.remote_work_pct, 2) + " %  " + mark(t.remote_ok()) + "\n";
+  return out;
+}
+
+[[nodiscard]] inline std::string to_json(const scenario& s, const std::vector<run_result>& runs,
+                                         const std::optional<std::pair<std::string, target_check>>& targets) {
+  json_writer w;
+  w.begin_object().field("modelled", true).field("note", modelled_note);
+  w.key("scenario").begin_object().field("name", s.name).field("duration_s", s.duration_s).field("tick_s", s.tick_s)
+      .field("control_period_s", s.control_period_s).field("guests", std::uint64_t{s.guests.size()})
+      .field("nodes", std::uint64_t{s.host.nodes}).field("cpus_per_node", std::uint64_t{s.host.cpus_per_node}).end_object();
+  w.key("runs").begin_array();
+  for (const auto& r : runs) {
+    w.begin_object().field("label", r.label).field("oracle", r.oracle).field("served_pct", r.served_pct)
+        .field("demanded_core_seconds", r.demanded_work).field("served_core_seconds", r.served_work)
+        .field("delay_mean_ms", r.delay_mean_ms).field("delay_p99_ms", r.delay_p99_ms)
+        .field("pvm_cores_allocated_mean", r.cores_allocated_mean).field("pvm_cores_used_mean", r.cores_used_mean)
+        .field("remote_work_share", r.remote_work_share).field("remote_buffer_share", r.remote_buffer_share)
+        .field("dropped_requests", r.dropped_requests).field("task_moves", std::uint64_t{r.task_moves})
+        .field("control_rounds", std::uint64_t{r.control_rounds}).field("failed_rounds", std::uint64_t{r.failed_rounds})
+        .end_object();
+  }
+  w.end_array();
+  if (targets) {
+    const auto& t = targets->second;
+    w.key("targets").begin_object().field("policy", targets->first)
+        .field("served_vs_oracle_pct", t.served_vs_oracle_pct).field("served_ok", t.served_ok())
+        .field("allocated_cores_vs_oracle_used", t.cores_vs_oracle).field("used_cores_vs_oracle_used", t.used_vs_oracle)
+        .field("cores_ok", t.cores_ok()).field("remote_work_pct", t.remote_work_pct).field("remote_ok", t.remote_ok())
+        .end_object();
+  }
+  w.end_object();
+  return w.take();
+}
+
+[[nodiscard]] inline std::string to_csv(const run_result& r) {
+  std::string out = "# " + r.label + ": per-control-period averages. " + modelled_note + "\n";
+  out += "time_s,demanded_cores,served_cores,pvm_cores_allocated,pvm_cores_used,remote_share\n";
+  for (const auto& p : r.series)
+    out += detail::fixed(p.time_s, 3) + "," + detail::fixed(p.demanded_cores, 4) + "," + detail::fixed(p.served_cores, 4) + "," +
+           detail::fixed(p.allocated_cores, 4) + "," + detail::fixed(p.used_cores, 4) + "," + detail::fixed(p.remote_share, 4) + "\n";
+  return out;
+}
+
+// A file name for a run's label: letters, digits, '-', '_' and '.' kept, the rest becomes '_'.
+[[nodiscard]] inline std::string file_stem(const std::string& label) {
+  std::string out;
+  for (char c : label) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    out += keep ? c : '_';
+  }
+  return out;
+}
+
+namespace detail {
+
+// 1, 2 or 5 times a power of ten, giving about `want` steps over [0, max].
+[[nodiscard]] inline double nice_step(double max, int want) {
+  if (max <= 0) return 1;
+  const double raw = max / want;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+
+[[nodiscard]] inline std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace detail
+
+// Two panels over time: served I/O (with the demand dashed) and pVM cores allocated, one line
+// per run, with axes, ticks and a legend.
+[[nodiscard]] inline std::string to_svg(const scenario& s, const std::vector<run_result>& runs) {
+  using detail::fixed;
+  static constexpr const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  const double W = 900, H = 640, left = 70, right = 250, top = 50, gap = 70;
+  const double pw = W - left - right, ph = (H - top - gap - 50) / 2;
+  const double tmax = s.duration_s;
+  std::string out;
+  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(W, 0) + "\" height=\"" + fixed(H, 0) + "\" viewBox=\"0 0 " +
+         fixed(W, 0) + " " + fixed(H, 0) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  out += "<text x=\"" + fixed(left, 0) + "\" y=\"22\" font-size=\"15\">pvmkit simulate: " + detail::xml_escape(s.name) +
+         " (MODELLED, not measured)</text>\n";
+  struct panel {
+    std::string title;
+    std::function<double(const series_point&)> get;
+    bool with_demand;
+  };
+  const panel panels[] = {
+      {"served I/O (pVM cores of local work)", [](const series_point& p) { return p.served_cores; }, true},
+      {"pVM cores allocated (online vCPUs)", [](const series_point& p) { return p.allocated_cores; }, false},
+  };
+  for (std::size_t pi = 0; pi < 2; ++pi) {
+    const auto& pn = panels[pi];
+    const double y0 = top + static_cast<double>(pi) * (ph + gap);
+    double vmax = 0;
+    for (const auto& r : runs)
+      for (const auto& p : r.series) vmax = std::max({vmax, pn.get(p), pn.with_demand ? p.demanded_cores : 0.0});
+    const double ystep = detail::nice_step(vmax * 1.05, 5);
+    const double ytop = std::max(ystep, std::ceil(vmax * 1.05 / ystep) * ystep);
+    auto X = [&](double t) { return left + pw * t / tmax; };
+    auto Y = [&](double v) { return y0 + ph - ph * v / ytop; };
+    out += "<text x=\"" + fixed(left, 0) + "\" y=\"" + fixed(y0 - 8, 0) + "\" font-weight=\"bold\">" + pn.title + "</text>\n";
+    out += "<rect x=\"" + fixed(left, 1) + "\" y=\"" + fixed(y0, 1) + "\" width=\"" + fixed(pw, 1) + "\" height=\"" + fixed(ph, 1) +
+           "\" fill=\"none\" stroke=\"black\"/>\n";
+    for (double v = 0; v <= ytop + 1e-9; v += ystep) {
+      out += "<line x1=\"" + fixed(left - 5, 1) + "\" x2=\"" + fixed(left + pw, 1) + "\" y1=\"" + fixed(Y(v), 1) + "\" y2=\"" +
+             fixed(Y(v), 1) + "\" stroke=\"#ddd\"/>\n";
+      out += "<text x=\"" + fixed(left - 8, 1) + "\" y=\"" + fixed(Y(v) + 4, 1) + "\" text-anchor=\"end\">" +
+             fixed(v, ystep < 1 ? 1 : 0) + "</text>\n";
+    }
+    const double xstep = detail::nice_step(tmax, 6);
+    for (double t = 0; t <= tmax + 1e-9; t += xstep) {
+      out += "<line x1=\"" + fixed(X(t), 1) + "\" x2=\"" + fixed(X(t), 1) + "\" y1=\"" + fixed(y0 + ph, 1) + "\" y2=\"" +
+             fixed(y0 + ph + 5, 1) + "\" stroke=\"black\"/>\n";
+      out += "<text x=\"" + fixed(X(t), 1) + "\" y=\"" + fixed(y0 + ph + 18, 1) + "\" text-anchor=\"middle\">" + fixed(t, 0) + "</text>\n";
+    }
+    out += "<text x=\"" + fixed(left + pw / 2, 1) + "\" y=\"" + fixed(y0 + ph + 34, 1) + "\" text-anchor=\"middle\">time (s)</text>\n";
+    out += "<text transform=\"translate(" + fixed(18, 0) + "," + fixed(y0 + ph / 2, 1) +
+           ") rotate(-90)\" text-anchor=\"middle\">cores</text>\n";
+    auto polyline = [&](const run_result& r, const std::function<double(const series_point&)>& get, const std::string& style) {
+      out += "<polyline fill=\"none\" " + style + " points=\"";
+      for (const auto& p : r.series) out += fixed(X(p.time_s), 1) + "," + fixed(Y(get(p)), 1) + " ";
+      out += "\"/>\n";
+    };
+    if (pn.with_demand && !runs.empty())
+      polyline(runs.front(), [](const series_point& p) { return p.demanded_cores; }, "stroke=\"black\" stroke-dasharray=\"5,4\" stroke-width=\"1.5\"");
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      polyline(runs[i], pn.get, "stroke=\"" + std::string{colours[i % 10]} + "\" stroke-width=\"1.5\"");
+  }
+  // Legend.
+  const double lx = W - right + 20;
+  double ly = top + 10;
+  out += "<text x=\"" + fixed(lx, 0) + "\" y=\"" + fixed(ly, 0) + "\" font-weight=\"bold\">placement + sizing</text>\n";
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    ly += 20;
+    out += "<line x1=\"" + fixed(lx, 0) + "\" x2=\"" + fixed(lx + 24, 0) + "\" y1=\"" + fixed(ly - 4, 0) + "\" y2=\"" + fixed(ly - 4, 0) +
+           "\" stroke=\"" + colours[i % 10] + "\" stroke-width=\"2\"/>\n";
+    out += "<text x=\"" + fixed(lx + 30, 0) + "\" y=\"" + fixed(ly, 0) + "\">" + detail::xml_escape(runs[i].label) + "</text>\n";
+  }
+  ly += 20;
+  out += "<line x1=\"" + fixed(lx, 0) + "\" x2=\"" + fixed(lx + 24, 0) + "\" y1=\"" + fixed(ly - 4, 0) + "\" y2=\"" + fixed(ly - 4, 0) +
+         "\" stroke=\"black\" stroke-dasharray=\"5,4\" stroke-width=\"1.5\"/>\n";
+  out += "<text x=\"" + fixed(lx + 30, 0) + "\" y=\"" + fixed(ly, 0) + "\">demand</text>\n";
+  out += "</svg>\n";
+  return out;
+}
+
+}  // namespace pvmkit::sim

@@ -1,0 +1,215 @@
+#include "test_policies.hpp"
+
+#include <pvmkit/sim/default_scenario.hpp>
+#include <pvmkit/sim/engine.hpp>
+#include <pvmkit/sim/model.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <memory>
+#include <vector>
+
+using namespace pvmkit;
+using namespace pvmkit::sim;
+
+namespace {
+
+// 2 nodes x 4 CPUs at distance 21, rings unbounded so nothing is dropped.
+scenario two_nodes(std::vector<guest_spec> guests, double duration = 20) {
+  scenario s;
+  s.name = "test";
+  s.duration_s = duration;
+  s.host.nodes = 2;
+  s.host.cpus_per_node = 4;
+  s.host.memory_per_node_gib = 16;
+  s.host.devices = {{"eth0", device_kind::network, node_id{0}}};
+  s.model.net_ring_slots = 0;
+  s.model.block_ring_slots = 0;
+  s.guests = std::move(guests);
+  return s;
+}
+
+guest_spec guest(std::string name, unsigned home, workload w) {
+  guest_spec g;
+  g.name = std::move(name);
+  g.home = node_id{home};
+  g.memory_gib = 1;
+  g.load = std::move(w);
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("cost equation: remote execution and remote buffers cost exactly the documented factor") {
+  const cost_model m;
+  const topology topo = make_uniform_topology(2, 4, bytes{1ULL << 30}, 21);
+  const double local_buf[] = {1, 0}, remote_buf[] = {0, 1};
+  CHECK(cost_multiplier(m, topo, node_id{0}, node_id{0}, local_buf) == doctest::Approx(1.0));
+  CHECK(cost_multiplier(m, topo, node_id{1}, node_id{0}, remote_buf) == doctest::Approx(1 + 0.3 * 1.1));
+  CHECK(cost_multiplier(m, topo, node_id{0}, node_id{0}, remote_buf) == doctest::Approx(1 + 0.2 * 1.1));
+  CHECK(cost_multiplier(m, topo, node_id{1}, node_id{0}, local_buf) == doctest::Approx(1 + 0.5 * 1.1));
+
+  // The same factors come out of a whole run: 100 kpps at 2 us = 0.2 cores of local work.
+  const auto s = two_nodes({guest("g", 0, steady_load{{100000, 0}})});
+  const auto run_on = [&](unsigned cpu, unsigned mem) {
+    return simulate(s, controlled_by(test::fixed_per_node_sizing{2}, test::pinned_placement{node_id{cpu}, node_id{mem}}), "p");
+  };
+  const auto local = run_on(0, 0);
+  CHECK(local.served_pct == doctest::Approx(100));
+  CHECK(local.cores_used_mean == doctest::Approx(0.2));
+  CHECK(local.remote_work_share == 0);
+  CHECK(local.remote_buffer_share == 0);
+  const auto remote_cpu = run_on(1, 1);
+  CHECK(remote_cpu.served_pct == doctest::Approx(100));
+  CHECK(remote_cpu.cores_used_mean == doctest::Approx(0.2 * (1 + 0.3 * 1.1)));
+  CHECK(remote_cpu.remote_work_share == doctest::Approx(1));
+  CHECK(remote_cpu.remote_buffer_share == doctest::Approx(1));
+  const auto remote_both = run_on(1, 0);
+  CHECK(remote_both.cores_used_mean == doctest::Approx(0.2 * (1 + 0.5 * 1.1)));
+  CHECK(remote_both.remote_buffer_share == 0);
+  const auto remote_buffers = run_on(0, 1);
+  CHECK(remote_buffers.cores_used_mean == doctest::Approx(0.2 * (1 + 0.2 * 1.1)));
+  CHECK(remote_buffers.remote_work_share == 0);
+  CHECK(remote_buffers.remote_buffer_share == doctest::Approx(1));
+  CHECK(local.cores_allocated_mean == doctest::Approx(4));
+}
+
+TEST_CASE("floating vCPUs spread capacity over nodes and pay the remote factor on the remote share") {
+  const auto s = two_nodes({guest("g", 0, steady_load{{100000, 0}})});
+  const auto r = simulate(s, controlled_by(test::no_op_policy{}, test::no_op_policy{}), "float");
+  // Half the requests run on each node; buffers (first-touch) spread the same way.
+  const double k0 = 1 + 0.2 * 0.5 * 1.1, k1 = 1 + 0.3 * 1.1 + 0.2 * 0.5 * 1.1;
+  CHECK(r.cores_used_mean == doctest::Approx(0.2 * 0.5 * (k0 + k1)));
+  CHECK(r.remote_work_share == doctest::Approx(k1 / (k0 + k1)));
+  CHECK(r.remote_buffer_share == doctest::Approx(0.5));
+  CHECK(r.cores_allocated_mean == doctest::Approx(8));  // one vCPU per host CPU at boot
+  CHECK(r.served_pct == doctest::Approx(100));
+  CHECK(r.task_moves == 0);
+}
+
+TEST_CASE("demand above a node's capacity queues, and the queue drains when demand falls") {
+  // 1.5 cores of demand for 10 s on a node with one vCPU, then 0.2 cores.
+  auto pts = std::make_shared<std::vector<trace_point>>(std::vector<trace_point>{{0, {750000, 0}}, {10, {100000, 0}}});
+  const auto s = two_nodes({guest("g", 0, trace_load{pts})}, 30);
+  const auto r = simulate(s, controlled_by(test::fixed_per_node_sizing{1}, test::home_placement{}), "one vCPU");
+  REQUIRE(r.series.size() == 30);
+  for (std::size_t i = 0; i < 10; ++i) {
+    CHECK(r.series[i].served_cores == doctest::Approx(1.0));  // capacity-bound
+    CHECK(r.series[i].used_cores == doctest::Approx(1.0));
+  }
+  // 5 core-seconds queued; it drains at 0.8 core/s on top of the new 0.2.
+  CHECK(r.series[10].served_cores == doctest::Approx(1.0));
+  CHECK(r.series[15].served_cores == doctest::Approx(1.0));
+  const double drained_by = 10 + 5 / 0.8;  // 16.25 s
+  CHECK(r.series[17].served_cores == doctest::Approx(0.2));
+  CHECK(r.series[29].served_cores == doctest::Approx(0.2));
+  CHECK(drained_by < 17);
+  // Everything was served in the end: nothing dropped with unbounded rings.
+  CHECK(r.served_pct == doctest::Approx(100));
+  CHECK(r.dropped_requests == 0);
+  // The delay grows with the backlog: the last tick before the drop has 5 s of work queued on one core.
+  CHECK(r.delay_p99_ms > 4000);
+  CHECK(r.delay_mean_ms > 0);
+
+  // With a bounded ring the excess is refused instead: served < 100 % and a short delay.
+  auto bounded = s;
+  bounded.model.net_ring_slots = 256;
+  const auto b = simulate(bounded, controlled_by(test::fixed_per_node_sizing{1}, test::home_placement{}), "ring");
+  CHECK(b.dropped_requests > 0);
+  const double demanded = (1.5 * 10 + 0.2 * 20);
+  CHECK(b.served_pct == doctest::Approx(100 * (1.0 * 10 + 0.2 * 20) / demanded).epsilon(0.01));
+  CHECK(b.delay_p99_ms == doctest::Approx(1000 * 256 * 2e-6).epsilon(0.01));  // a full ring at 1 core
+}
+
+TEST_CASE("the oracle serves everything locally without queueing, on the whole vCPUs each node needs") {
+  const auto s = two_nodes({guest("a", 0, steady_load{{300000, 1000}}), guest("b", 1, flash_crowd_load{{100000, 0}, 5, 2, 5, 3}),
+                            guest("c", 1, steady_load{{50000, 0}})});
+  const auto o = simulate_oracle(s);
+  CHECK(o.oracle);
+  CHECK(o.served_pct == doctest::Approx(100));
+  CHECK(o.served_work == doctest::Approx(o.demanded_work));
+  CHECK(o.delay_mean_ms == 0);
+  CHECK(o.delay_p99_ms == 0);
+  CHECK(o.remote_work_share == 0);
+  CHECK(o.remote_buffer_share == 0);
+  CHECK(o.task_moves == 0);
+  CHECK(o.cores_used_mean == doctest::Approx(o.demanded_work / s.duration_s));
+  // Node 0: 0.6 + 0.01 cores -> 1 vCPU. Node 1: 0.2..1.2 + 0.1 cores -> 1 or 2 vCPUs.
+  for (const auto& p : o.series) {
+    CHECK(p.used_cores == doctest::Approx(p.demanded_cores));
+    CHECK(p.allocated_cores >= p.demanded_cores - 1e-9);
+    CHECK(p.allocated_cores <= 3);
+  }
+  CHECK(o.series.front().allocated_cores == doctest::Approx(2));
+  // No policy run on the same scenario serves more or uses fewer cores than the oracle.
+  const auto p = simulate(s, controlled_by(test::fixed_per_node_sizing{1}, test::home_placement{}), "p");
+  CHECK(p.served_work <= o.served_work + 1e-9);
+  CHECK(p.cores_used_mean >= o.cores_used_mean - 1e-9);
+}
+
+TEST_CASE("task moves count node changes after the first round") {
+  const auto s = two_nodes({guest("g", 0, steady_load{{1000, 10}})}, 10);
+  const auto r = simulate(s, controlled_by(test::fixed_per_node_sizing{1}, test::alternating_placement{}), "alt");
+  CHECK(r.control_rounds == 10);
+  CHECK(r.task_moves == 2 * 9);  // two tasks, every round but the first moves both
+  const auto still = simulate(s, controlled_by(test::fixed_per_node_sizing{1}, test::home_placement{}), "home");
+  CHECK(still.task_moves == 0);
+}
+
+TEST_CASE("a failed control round is counted and rolled back") {
+  // Pinning tasks to node 1 with no pVM vCPU there: the mock refuses, as sched_setaffinity would.
+  struct node0_only_sizing {
+    [[nodiscard]] std::string_view name() const { return "node0"; }
+    plan decide(const host_view& v, decision_log&) const {
+      plan p;
+      for (const auto& vc : v.pvm.vcpus)
+        if (vc.hard_affinity != v.topo->node(node_id{0}).cpus) p.add(set_vcpu_affinity{pvm_domain, vc.id, v.topo->node(node_id{0}).cpus}, "");
+      return p;
+    }
+  };
+  const auto s = two_nodes({guest("g", 0, steady_load{{1000, 10}})}, 5);
+  const auto r = simulate(s, controlled_by(node0_only_sizing{}, test::pinned_placement{node_id{1}, node_id{1}}), "bad");
+  CHECK(r.control_rounds == 5);
+  CHECK(r.failed_rounds == 5);
+  CHECK(r.served_pct == doctest::Approx(100));  // the boot layout keeps serving
+}
+
+TEST_CASE("runs are deterministic: the same scenario gives the same figures") {
+  auto s = default_scenario();
+  s.duration_s = 60;
+  const auto a = simulate(s, controlled_by(test::fixed_per_node_sizing{3}, test::home_placement{}), "x");
+  const auto b = simulate(s, controlled_by(test::fixed_per_node_sizing{3}, test::home_placement{}), "x");
+  CHECK(a.served_work == b.served_work);
+  CHECK(a.demanded_work == b.demanded_work);
+  CHECK(a.delay_mean_ms == b.delay_mean_ms);
+  CHECK(a.delay_p99_ms == b.delay_p99_ms);
+  CHECK(a.cores_used_mean == b.cores_used_mean);
+  REQUIRE(a.series.size() == b.series.size());
+  for (std::size_t i = 0; i < a.series.size(); ++i) {
+    CHECK(a.series[i].served_cores == b.series[i].served_cores);
+    CHECK(a.series[i].remote_share == b.series[i].remote_share);
+  }
+  // A different seed changes the bursty guests' demand.
+  auto other = s;
+  for (auto& g : other.guests)
+    if (auto* bl = std::get_if<bursty_load>(&g.load)) bl->seed ^= 0x5555;
+  CHECK(simulate_oracle(other).demanded_work != simulate_oracle(s).demanded_work);
+}
+
+TEST_CASE("the default scenario: two nodes, 16 guests on both, a flash crowd, a NIC on node 0") {
+  const auto s = default_scenario();
+  CHECK(s.host.nodes == 2);
+  CHECK(s.host.cpus_per_node == 16);
+  CHECK(make_topology(s.host).distance(node_id{0}, node_id{1}) == 21);
+  CHECK(s.guests.size() == 16);
+  std::size_t on0 = 0, flash = 0;
+  for (const auto& g : s.guests) {
+    on0 += g.home == node_id{0} ? 1U : 0U;
+    flash += std::holds_alternative<flash_crowd_load>(g.load) ? 1U : 0U;
+  }
+  CHECK(on0 == 8);
+  CHECK(flash == 1);
+  REQUIRE(s.host.devices.size() == 1);
+  CHECK(s.host.devices[0].node == node_id{0});
+}

@@ -1,0 +1,83 @@
+#include "test_policies.hpp"
+
+#include <pvmkit/sim/engine.hpp>
+#include <pvmkit/sim/report.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace pvmkit;
+using namespace pvmkit::sim;
+
+namespace {
+std::size_t count(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+std::vector<run_result> two_runs_and_oracle(scenario& s) {
+  s.name = "report";
+  s.duration_s = 10;
+  s.host = {2, 4, 16, {}, {{"eth0", device_kind::network, node_id{0}}}};
+  guest_spec a;
+  a.name = "a";
+  a.load = steady_load{{600000, 0}};
+  guest_spec b;
+  b.name = "b";
+  b.home = node_id{1};
+  b.load = steady_load{{100000, 0}};
+  s.guests = {a, b};
+  return {simulate(s, controlled_by(test::fixed_per_node_sizing{1}, test::home_placement{}), "home+one"),
+          simulate(s, controlled_by(test::no_op_policy{}, test::no_op_policy{}), "float+boot"), simulate_oracle(s)};
+}
+}  // namespace
+
+TEST_CASE("the table has one row per run, the oracle last, and marks the best policy value per column") {
+  scenario s;
+  const auto runs = two_runs_and_oracle(s);
+  const std::string t = format_table(s, runs);
+  CHECK(t.find("MODELLED") != std::string::npos);
+  const auto home = t.find("home+one"), flt = t.find("float+boot"), oracle = t.find("\noracle");
+  REQUIRE(home != std::string::npos);
+  REQUIRE(flt != std::string::npos);
+  REQUIRE(oracle != std::string::npos);
+  CHECK(home < oracle);
+  CHECK(flt < oracle);
+  // float+boot serves everything (8 vCPUs), home+one cannot (1.2 cores on one vCPU): served is
+  // best on the float row; cores allocated best on the home row; remote work best on home.
+  const std::string float_row = t.substr(flt, t.find('\n', flt) - flt);
+  const std::string home_row = t.substr(home, t.find('\n', home) - home);
+  const std::string oracle_row = t.substr(oracle + 1, t.find('\n', oracle + 1) - oracle - 1);
+  CHECK(float_row.find("100.00*") != std::string::npos);
+  CHECK(home_row.find("2.00*") != std::string::npos);   // cores allocated
+  CHECK(home_row.find("0.0*") != std::string::npos);    // remote work
+  CHECK(count(oracle_row, "*") == 0);                   // the reference is not a contender
+  CHECK(runs[0].served_pct < 100);
+}
+
+TEST_CASE("JSON, CSV and SVG outputs carry every run and say they are modelled") {
+  scenario s;
+  const auto runs = two_runs_and_oracle(s);
+  const auto t = check_targets(runs[0], runs[2]);
+  CHECK(t.served_vs_oracle_pct == doctest::Approx(100.0 * runs[0].served_work / runs[2].served_work));
+  CHECK(t.remote_ok());
+  const std::string j = to_json(s, runs, std::pair{std::string{"home+one"}, t});
+  CHECK(j.find("\"modelled\":true") != std::string::npos);
+  CHECK(count(j, "\"label\":") == 3);
+  CHECK(j.find("\"targets\":{\"policy\":\"home+one\"") != std::string::npos);
+  const std::string c = to_csv(runs[0]);
+  CHECK(c.rfind("# home+one", 0) == 0);
+  CHECK(c.find("MODELLED") != std::string::npos);
+  CHECK(count(c, "\n") == 2 + runs[0].series.size());
+  CHECK(file_stem("closer:hysteresis=0.2+closer_dynamic") == "closer_hysteresis_0.2_closer_dynamic");
+  const std::string svg = to_svg(s, runs);
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK(svg.find("</svg>") != std::string::npos);
+  CHECK(svg.find("MODELLED") != std::string::npos);
+  CHECK(count(svg, "<polyline") == 2 * runs.size() + 1);  // two panels, plus the demand line
+  CHECK(svg.find(">home+one</text>") != std::string::npos);
+  CHECK(svg.find(">time (s)</text>") != std::string::npos);
+}
