@@ -21,6 +21,8 @@ namespace pvmkit::placement {
   if (!first) return node_id::invalid();
   const node_id n = topo.node_of(*first);
   if (!n.valid()) return node_id::invalid();
+  // A set whose last CPU is on another node spans nodes: decided without building a temporary.
+  if (topo.node_of(cpu_id{static_cast<cpu_id::rep>(cpus.extent() - 1)}) != n) return node_id::invalid();
   const cpuset& node_cpus = topo.node(n).cpus;
   if (cpus == node_cpus || cpus.is_subset_of(node_cpus)) return n;
   return node_id::invalid();
