@@ -36,7 +36,7 @@ for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do insmod /lib/mo
 mkdir -p /proc/xen; mount -t xenfs xenfs /proc/xen
 xenstored --pid-file /run/xenstored.pid; sleep 1; xen-init-dom0 >/dev/null
 xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console
-obs "dom0 ready"
+obs "dom0 ready, $(free -m | awk '/^Mem:/{print $4}') MiB free"
 
 # ---- the machine ------------------------------------------------------------------------------
 xl info -n > /tmp/info
@@ -58,7 +58,7 @@ for n in 0 1; do
   cat > /root/g$n.cfg <<CFG
 name = "g$n"
 type = "pv"
-kernel = "$GUEST_KERNEL"
+kernel = "/guest/vmlinuz"
 ramdisk = "/guest/initrd.gz"
 extra = "console=hvc0 panic=-1 quiet harness_ip=10.0.0.$((n+2)) harness_peer=10.0.0.1"
 memory = 128
@@ -72,7 +72,7 @@ CFG
   # a failed create is retried (and the attempts are reported).
   CHECKS=$((CHECKS+1)); attempt=1
   while ! timeout -s KILL 300 xl create /root/g$n.cfg >/tmp/create$n.log 2>&1; do
-    grep -v '^Parsing' /tmp/create$n.log | tail -4; cat /var/log/xen/hotplug-harness.log 2>/dev/null | tail -4
+    grep -v '^Parsing' /tmp/create$n.log | tail -4; obs "xl create g$n failed, $(free -m | awk '/^Mem:/{print $4}') MiB free"; cat /var/log/xen/hotplug-harness.log 2>/dev/null | tail -4
     xl destroy g$n >/dev/null 2>&1; attempt=$((attempt+1)); [ $attempt -gt 3 ] && break; sleep 5
   done
   if [ $attempt -le 3 ]; then pass "create guest g$n on node $n (attempt $attempt)"

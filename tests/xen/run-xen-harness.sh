@@ -11,7 +11,7 @@
 # is killed after $PVMKIT_XEN_BOOT_TIMEOUT seconds (default 1200).
 #
 # Environment: PVMKIT_XEN_SKIP_APT=1 (packages already there), PVMKIT_XEN_MEM_MB (default 2048,
-# split over the two nodes), PVMKIT_XEN_DOM0_MEM_MB (default 512), PVMKIT_XEN_CACHE (where the
+# split over the two nodes), PVMKIT_XEN_DOM0_MEM_MB (default 768), PVMKIT_XEN_CACHE (where the
 # downloaded .deb files are kept between runs; default <workdir>/debs).
 set -euo pipefail
 
@@ -34,7 +34,7 @@ done
 pvmkit_bin=$(readlink -f "$pvmkit_bin"); conformance_bin=$(readlink -f "$conformance_bin")
 if [ "$(id -u)" != 0 ]; then echo "run-xen-harness: must run as root (apt-get, loop devices in the initramfs build)" >&2; exit 2; fi
 
-mem_mb=${PVMKIT_XEN_MEM_MB:-2048}; dom0_mem_mb=${PVMKIT_XEN_DOM0_MEM_MB:-512}; node_mb=$((mem_mb / 2))
+mem_mb=${PVMKIT_XEN_MEM_MB:-2048}; dom0_mem_mb=${PVMKIT_XEN_DOM0_MEM_MB:-768}; node_mb=$((mem_mb / 2))
 boot_timeout=${PVMKIT_XEN_BOOT_TIMEOUT:-1200}
 cache=${PVMKIT_XEN_CACHE:-$work/debs}
 mkdir -p "$work" "$cache"; cd "$work"
@@ -82,22 +82,6 @@ busybox_tree() {
   for a in $("$busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$1/bin/$a"; done
 }
 
-# guest_kernel_elf BZIMAGE OUT: the bzImage's compressed payload (setup header fields
-# setup_sects at 0x1f1, payload_offset at 0x248, payload_length at 0x24c), decompressed.
-guest_kernel_elf() {
-  local sects off len start magic
-  sects=$(od -An -tu1 -j $((0x1f1)) -N1 "$1" | tr -d ' '); off=$(od -An -tu4 -j $((0x248)) -N4 "$1" | tr -d ' ')
-  len=$(od -An -tu4 -j $((0x24c)) -N4 "$1" | tr -d ' '); start=$(( (sects + 1) * 512 + off ))
-  magic=$(od -An -tx1 -j "$start" -N4 "$1" | tr -d ' ')
-  case "$magic" in
-    fd377a58) tail -c +$((start + 1)) "$1" | head -c "$len" | xz -dc -q > "$2" 2>/dev/null ;;   # xz: trailing size word makes xz exit 1
-    1f8b*) tail -c +$((start + 1)) "$1" | head -c "$len" | gzip -dc > "$2" 2>/dev/null ;;
-    28b52ffd) tail -c +$((start + 1)) "$1" | head -c "$len" | zstd -dcq > "$2" 2>/dev/null ;;
-    *) return 1 ;;
-  esac
-  [ "$(od -An -tx1 -N4 "$2" | tr -d ' ')" = 7f454c46 ] || { rm -f "$2"; return 1; }
-}
-
 # ---- 3. the guests' initramfs ----------------------------------------------------------------
 log "guest initramfs"
 busybox_tree domu
@@ -128,14 +112,10 @@ cp $kmod/net/llc/llc.ko $kmod/net/802/stp.ko $kmod/net/bridge/bridge.ko $kmod/dr
    $kmod/drivers/block/loop.ko $kmod/drivers/block/xen-blkback/xen-blkback.ko $r/lib/modules/xen/
 mkdir -p $r/etc/xen/scripts
 cp "$here/vif-harness" "$here/block-harness" $r/etc/xen/scripts/; chmod +x $r/etc/xen/scripts/*-harness
-# The guests boot the kernel as a plain ELF: libxl would otherwise xz-decompress the bzImage's
-# payload for every guest, which under TCG costs more than the whole initramfs unpack.
-if guest_kernel_elf vmlinuz $r/guest/vmlinux; then guest_kernel=/guest/vmlinux
-else cp vmlinuz $r/guest/vmlinuz; guest_kernel=/guest/vmlinuz; fi
+cp vmlinuz $r/guest/vmlinuz
 cp domU.cpio.gz $r/guest/initrd.gz
 cp "$here/dom0-init.sh" $r/init; chmod +x $r/init
 cat > $r/etc/harness.conf <<EOF
-GUEST_KERNEL=$guest_kernel
 GUEST_WAIT=${PVMKIT_XEN_GUEST_WAIT:-300}
 SETTLE_WAIT=${PVMKIT_XEN_SETTLE_WAIT:-90}
 EOF
