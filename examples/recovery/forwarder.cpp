@@ -7,6 +7,7 @@
 #include <pvmkit/linux/process_component.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -53,6 +54,7 @@ std::string ask(const std::string& path, const std::string& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a client that went away must not kill the component
   if (flag(argc, argv, "--crash-at-start")) return 3;
   const std::string upstream = arg(argc, argv, "--upstream", "/tmp/pvmkit-store.sock");
   const long leak_mb = std::atol(arg(argc, argv, "--leak-mb-per-s", "0").c_str());

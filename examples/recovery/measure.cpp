@@ -341,7 +341,11 @@ void kill9(json_writer& w, const options& o, std::mt19937_64& rng) {
     for (int k = 0; k < 5 && !acked_keys.empty(); ++k) this_cycle.push_back(acked_keys[pick(rng)]);
     for (const auto& k : this_cycle) {
       ++checked;
-      if (cn.ask("get " + k) != "val " + acked[k]) ++lost;
+      const std::string got = cn.ask("get " + k);
+      if (got != "val " + acked[k]) {
+        ++lost;
+        std::fprintf(stderr, "cycle %zu: %s: expected 'val %s', got '%s'\n", c, k.c_str(), acked[k].c_str(), got.c_str());
+      }
     }
     (void)b.stop_component(id);
   }
@@ -352,7 +356,11 @@ void kill9(json_writer& w, const options& o, std::mt19937_64& rng) {
     conn cn(sock);
     for (const auto& [k, v] : acked) {
       ++checked;
-      if (cn.ask("get " + k) != "val " + v) ++lost;
+      const std::string got = cn.ask("get " + k);
+      if (got != "val " + v) {
+        ++lost;
+        std::fprintf(stderr, "final: %s: expected 'val %s', got '%s'\n", k.c_str(), v.c_str(), got.c_str());
+      }
     }
   }
   (void)b.stop_component(id);

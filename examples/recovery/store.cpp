@@ -10,6 +10,7 @@
 #include <pvmkit/recovery/state_journal.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -59,6 +60,7 @@ void send_line(int fd, const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a client that went away must not kill the component
   const std::string dir = arg(argc, argv, "--dir", "");
   if (dir.empty()) {
     std::fprintf(stderr, "pvmkit-store: --dir DIR is required\n");

@@ -27,6 +27,7 @@ bool flag(int argc, char** argv, const char* name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a client that went away must not kill the component
   const long heartbeat_ms = arg_ms(argc, argv, "--heartbeat-ms", 10);
   const long crash_after_ms = arg_ms(argc, argv, "--crash-after-ms", -1);
   if (flag(argc, argv, "--ignore-term")) std::signal(SIGTERM, SIG_IGN);
