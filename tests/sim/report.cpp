@@ -54,6 +54,8 @@ TEST_CASE("the table has one row per run, the oracle last, and marks the best po
   CHECK(float_row.find("100.00*") != std::string::npos);
   CHECK(home_row.find("2.00*") != std::string::npos);   // cores allocated
   CHECK(home_row.find("0.0*") != std::string::npos);    // remote work
+  CHECK(home_row.find(" 1.00*") != std::string::npos);  // cost x: everything local
+  CHECK(float_row.find(" 1.00") == std::string::npos);
   CHECK(count(oracle_row, "*") == 0);                   // the reference is not a contender
   CHECK(runs[0].served_pct < 100);
 }

@@ -72,6 +72,7 @@ struct run_result {
   std::size_t control_rounds = 0;
   std::size_t failed_rounds = 0;
   std::vector<series_point> series;
+  double duration_s = 0;  // seconds the run covered
 };
 
 struct run_options {
@@ -241,6 +242,7 @@ class engine {
     }
 
     const double n_ticks = static_cast<double>(std::max<std::size_t>(1, ticks));
+    r.duration_s = static_cast<double>(ticks) * dt;
     r.served_pct = r.demanded_work > 0 ? 100.0 * r.served_work / r.demanded_work : 100.0;
     r.cores_allocated_mean = allocated_sum / n_ticks;
     r.cores_used_mean = used_sum / n_ticks;

@@ -64,6 +64,8 @@ struct column {
   c.push_back({"p99 ms", 3, false, [](const run_result& r) { return r.delay_p99_ms; }});
   c.push_back({"cores alloc", 2, false, [](const run_result& r) { return r.cores_allocated_mean; }});
   c.push_back({"cores used", 2, false, [](const run_result& r) { return r.cores_used_mean; }});
+  // pVM CPU time per unit of served work: 1.00 when every request ran at its local cost.
+  c.push_back({"cost x", 2, false, [](const run_result& r) { return r.served_work > 0 ? r.cores_used_mean * r.duration_s / r.served_work : 1.0; }});
   c.push_back({"remote work %", 1, false, [](const run_result& r) { return 100.0 * r.remote_work_share; }});
   c.push_back({"remote buf %", 1, false, [](const run_result& r) { return 100.0 * r.remote_buffer_share; }});
   c.push_back({"task moves", 0, false, [](const run_result& r) { return static_cast<double>(r.task_moves); }});
@@ -127,9 +129,10 @@ struct column {
     }
   }
   out += "\n* best among the policies. served = I/O served / demanded, weighted by each request's local pVM cost;\n"
-         "delay = queueing delay (mean and p99 over ticks); cores alloc = online pVM vCPUs; cores used = pVM CPU time\n"
-         "spent; remote = share of pVM work (buffers) on a node other than the guest's; task moves = changes of a\n"
-         "task's node set after the first round. oracle = unlimited pVM capacity on every guest's home node.\n";
+         "delay = queueing delay (mean and p99 over ticks); cores alloc = online pVM vCPUs; cores used = pVM CPU\n"
+         "time spent; cost x = pVM CPU time per unit of served work (1.00 = all at local cost); remote = share of\n"
+         "pVM work (buffers) on a node other than the guest's; task moves = changes of a task's node set after the\n"
+         "first round. oracle = unlimited pVM capacity on every guest's home node.\n";
   bool failed = false;
   for (const auto& r : runs) failed = failed || r.failed_rounds;
   if (failed) {
@@ -164,6 +167,7 @@ struct column {
         .field("demanded_core_seconds", r.demanded_work).field("served_core_seconds", r.served_work)
         .field("delay_mean_ms", r.delay_mean_ms).field("delay_p99_ms", r.delay_p99_ms)
         .field("pvm_cores_allocated_mean", r.cores_allocated_mean).field("pvm_cores_used_mean", r.cores_used_mean)
+        .field("cost_per_served", r.served_work > 0 ? r.cores_used_mean * r.duration_s / r.served_work : 1.0)
         .field("remote_work_share", r.remote_work_share).field("remote_buffer_share", r.remote_buffer_share)
         .field("dropped_requests", r.dropped_requests).field("task_moves", std::uint64_t{r.task_moves})
         .field("control_rounds", std::uint64_t{r.control_rounds}).field("failed_rounds", std::uint64_t{r.failed_rounds})

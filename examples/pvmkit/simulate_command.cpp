@@ -1,0 +1,159 @@
+// pvmkit simulate: runs the host simulator (include/pvmkit/sim/) on a scenario for several
+// placement x sizing pairs and the oracle, and compares them. Every figure is modelled.
+#include "command.hpp"
+
+#include <pvmkit/core/error.hpp>
+#include <pvmkit/runtime/registry.hpp>
+#include <pvmkit/sim/default_scenario.hpp>
+#include <pvmkit/sim/engine.hpp>
+#include <pvmkit/sim/report.hpp>
+#include <pvmkit/sim/scenario_json.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+struct options {
+  std::string placement;
+  std::string sizing;
+  std::string scenario_file;
+  std::optional<double> duration;
+  bool json = false;
+  std::string csv_dir;
+  std::string plot_file;
+};
+
+// The pairs deployments run today, then Closer.
+const std::pair<const char*, const char*> default_pairs[] = {
+    {"xen_default", "static_xen_default"}, {"xen_default", "static_xenserver"}, {"pinned_node0", "static_xenserver"},
+    {"pinned_node0", "static_fixed"},      {"closer", "closer_dynamic"},
+};
+
+// A bar on stderr, shown only when stderr is a terminal and the run has taken over a second.
+class progress_bar {
+ public:
+  explicit progress_bar(std::size_t runs) : runs_(runs), tty_(isatty(STDERR_FILENO) == 1), start_(clock::now()) {}
+  ~progress_bar() {
+    if (shown_) std::fprintf(stderr, "\r%*s\r", 78, "");
+  }
+  progress_bar(const progress_bar&) = delete;
+  progress_bar& operator=(const progress_bar&) = delete;
+
+  void update(std::size_t run, double fraction, const std::string& label) {
+    if (!tty_ || std::chrono::duration<double>(clock::now() - start_).count() < 1.0) return;
+    shown_ = true;
+    const double total = (static_cast<double>(run) + fraction) / static_cast<double>(runs_);
+    constexpr int width = 30;
+    const int filled = static_cast<int>(total * width);
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.resize(width, '.');
+    std::fprintf(stderr, "\r[%s] %3d%% %-36.36s", bar.c_str(), static_cast<int>(total * 100), label.c_str());
+    std::fflush(stderr);
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  std::size_t runs_;
+  bool tty_;
+  bool shown_ = false;
+  clock::time_point start_;
+};
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw pvmkit::config_error(path + ": cannot write");
+  out << text;
+  if (!out) throw std::runtime_error(path + ": write failed");
+}
+
+int run(const options& o) {
+  namespace sim = pvmkit::sim;
+  namespace rt = pvmkit::runtime;
+  if (o.placement.empty() != o.sizing.empty())
+    throw pvmkit::config_error("--placement and --sizing go together (one pair), or neither (the comparison)");
+  sim::scenario s = o.scenario_file.empty() ? sim::default_scenario() : sim::read_scenario_file(o.scenario_file);
+  if (o.duration) {
+    if (!(*o.duration >= s.tick_s) || *o.duration > 1e7)
+      throw pvmkit::config_error("--duration: must be at least one tick (" + std::to_string(s.tick_s) + " s) and at most 1e7 s");
+    s.duration_s = *o.duration;
+  }
+  // Build every policy before running anything, so a bad name fails fast with nothing written.
+  struct pair_run {
+    std::string label;
+    rt::any_sizing_policy sizing;
+    rt::any_placement_policy placement;
+  };
+  std::vector<pair_run> pairs;
+  if (!o.placement.empty()) {
+    pairs.push_back({o.placement + "+" + o.sizing, rt::make_sizing(o.sizing), rt::make_placement(o.placement)});
+  } else {
+    for (const auto& [p, z] : default_pairs) pairs.push_back({std::string{p} + "+" + z, rt::make_sizing(z), rt::make_placement(p)});
+  }
+  if (!o.csv_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.csv_dir, ec);
+    if (ec) throw pvmkit::config_error("--csv " + o.csv_dir + ": " + ec.message());
+  }
+
+  std::vector<sim::run_result> results;
+  {
+    progress_bar bar(pairs.size() + 1);
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      sim::run_options ro;
+      ro.progress = [&, i](double f) { bar.update(i, f, pairs[i].label); };
+      results.push_back(sim::simulate(s, sim::controlled_by(pairs[i].sizing, pairs[i].placement), pairs[i].label, ro));
+    }
+    sim::run_options ro;
+    ro.progress = [&](double f) { bar.update(pairs.size(), f, "oracle"); };
+    results.push_back(sim::simulate_oracle(s, ro));
+  }
+
+  std::optional<std::pair<std::string, sim::target_check>> targets;
+  for (const auto& r : results)
+    if (r.label == "closer+closer_dynamic") targets = std::pair{r.label, sim::check_targets(r, results.back())};
+
+  if (o.json) {
+    std::cout << sim::to_json(s, results, targets) << '\n';
+  } else {
+    std::cout << sim::format_table(s, results);
+    if (targets) std::cout << '\n' << sim::format_targets(targets->second, targets->first);
+  }
+  if (!o.csv_dir.empty())
+    for (const auto& r : results) write_file(o.csv_dir + "/" + sim::file_stem(r.label) + ".csv", sim::to_csv(r));
+  if (!o.plot_file.empty()) write_file(o.plot_file, sim::to_svg(s, results));
+  return 0;
+}
+
+const pvmkit::cli::register_command reg{"simulate", [](CLI::App& app) {
+  auto o = std::make_shared<options>();
+  auto* sub = app.add_subcommand(
+      "simulate",
+      "Compare pVM placement x sizing policies on a simulated host (modelled figures; docs/simulator.md). With no "
+      "options: the embedded default scenario, the pairs deployments run today and Closer, and the oracle");
+  std::string placements, sizings;
+  for (const auto& n : pvmkit::runtime::placement_names()) placements += (placements.empty() ? "" : ", ") + n;
+  for (const auto& n : pvmkit::runtime::sizing_names()) sizings += (sizings.empty() ? "" : ", ") + n;
+  sub->add_option("--placement", o->placement, "run only this placement policy (with --sizing): " + placements + "; name[:key=value,...]");
+  sub->add_option("--sizing", o->sizing, "run only this sizing policy (with --placement): " + sizings + "; name[:key=value,...]");
+  sub->add_option("--scenario", o->scenario_file, "scenario file (JSON, format in docs/simulator.md) instead of the default");
+  sub->add_option("--duration", o->duration, "simulated seconds (overrides the scenario's duration_s)");
+  sub->add_flag("--json", o->json, "print one JSON document instead of the table");
+  sub->add_option("--csv", o->csv_dir, "write a time series per run (per control period) into this directory");
+  sub->add_option("--plot", o->plot_file, "write an SVG plot of served I/O and pVM cores over time");
+  return pvmkit::cli::command{sub, [o] { return run(*o); }};
+}};
+
+}  // namespace
