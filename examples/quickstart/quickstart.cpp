@@ -1,6 +1,4 @@
 #include <pvmkit/pvmkit.hpp>
-#include <pvmkit/placement/closer.hpp>
-#include <pvmkit/sizing/closer_dynamic.hpp>
 #include <pvmkit/topology/hwloc.hpp>
 #include <iostream>
 

@@ -1,4 +1,5 @@
-// Umbrella header: the core (no hwloc, no Xen). Components have their own headers.
+// Umbrella header: the core and the four policy families (no hwloc, no Xen, no simulator).
+// Components (topology/hwloc.hpp, xen/), linux/ and sim/ have their own headers.
 #pragma once
 
 #include <pvmkit/backend/concepts.hpp>
@@ -16,3 +17,36 @@
 #include <pvmkit/plan.hpp>
 #include <pvmkit/policy.hpp>
 #include <pvmkit/topology/topology.hpp>
+#include <pvmkit/placement/closer.hpp>
+#include <pvmkit/placement/concepts.hpp>
+#include <pvmkit/placement/libxl_like.hpp>
+#include <pvmkit/placement/pinned_node0.hpp>
+#include <pvmkit/placement/pvm_layout.hpp>
+#include <pvmkit/placement/xen_default.hpp>
+#include <pvmkit/sizing/closer_dynamic.hpp>
+#include <pvmkit/sizing/concepts.hpp>
+#include <pvmkit/sizing/static_fixed.hpp>
+#include <pvmkit/sizing/static_size.hpp>
+#include <pvmkit/sizing/static_xen_default.hpp>
+#include <pvmkit/sizing/static_xenserver.hpp>
+#include <pvmkit/flipping/concepts.hpp>
+#include <pvmkit/flipping/grant_copy.hpp>
+#include <pvmkit/flipping/informed.hpp>
+#include <pvmkit/flipping/numa_local.hpp>
+#include <pvmkit/flipping/page_pool.hpp>
+#include <pvmkit/flipping/receive_path.hpp>
+#include <pvmkit/flipping/xen_default_flip.hpp>
+#include <pvmkit/recovery/component.hpp>
+#include <pvmkit/recovery/crash_event.hpp>
+#include <pvmkit/recovery/crc32.hpp>
+#include <pvmkit/recovery/detector.hpp>
+#include <pvmkit/recovery/driver.hpp>
+#include <pvmkit/recovery/fixed_timeout.hpp>
+#include <pvmkit/recovery/health_trend.hpp>
+#include <pvmkit/recovery/phi_accrual.hpp>
+#include <pvmkit/recovery/progress.hpp>
+#include <pvmkit/recovery/state_journal.hpp>
+#include <pvmkit/recovery/supervisor.hpp>
+#include <pvmkit/runtime/any_placement_policy.hpp>
+#include <pvmkit/runtime/any_sizing_policy.hpp>
+#include <pvmkit/runtime/registry.hpp>
