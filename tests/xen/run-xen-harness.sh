@@ -10,8 +10,8 @@
 # final "XEN-HARNESS: PASS" or "XEN-HARNESS: FAIL"; exits 0 only on PASS. Bounded in time: QEMU
 # is killed after $PVMKIT_XEN_BOOT_TIMEOUT seconds (default 1200).
 #
-# Environment: PVMKIT_XEN_SKIP_APT=1 (packages already there), PVMKIT_XEN_MEM_MB (default 2048,
-# split over the two nodes), PVMKIT_XEN_DOM0_MEM_MB (default 768), PVMKIT_XEN_CACHE (where the
+# Environment: PVMKIT_XEN_SKIP_APT=1 (packages already there), PVMKIT_XEN_MEM_MB (default 3072,
+# split over the two nodes), PVMKIT_XEN_DOM0_MEM_MB (default 512), PVMKIT_XEN_CACHE (where the
 # downloaded .deb files are kept between runs; default <workdir>/debs).
 set -euo pipefail
 
@@ -34,7 +34,7 @@ done
 pvmkit_bin=$(readlink -f "$pvmkit_bin"); conformance_bin=$(readlink -f "$conformance_bin")
 if [ "$(id -u)" != 0 ]; then echo "run-xen-harness: must run as root (apt-get, loop devices in the initramfs build)" >&2; exit 2; fi
 
-mem_mb=${PVMKIT_XEN_MEM_MB:-2048}; dom0_mem_mb=${PVMKIT_XEN_DOM0_MEM_MB:-768}; node_mb=$((mem_mb / 2))
+mem_mb=${PVMKIT_XEN_MEM_MB:-3072}; dom0_mem_mb=${PVMKIT_XEN_DOM0_MEM_MB:-512}; node_mb=$((mem_mb / 2))
 boot_timeout=${PVMKIT_XEN_BOOT_TIMEOUT:-1200}
 cache=${PVMKIT_XEN_CACHE:-$work/debs}
 mkdir -p "$work" "$cache"; cd "$work"
