@@ -102,7 +102,10 @@ for n in 0 1; do
 done
 
 # ---- the agent --------------------------------------------------------------------------------
-xl vcpu-list > /tmp/vcpus.before; cat /tmp/vcpus.before
+xl vcpu-list
+# What the agent may change: online state and hard/soft affinity (not the running CPU or time).
+vcpu_config() { xl vcpu-list | awk 'NR>1 {print $1, $2, $3, ($4 == "-" ? "offline" : "online"), $7, $9}'; }
+vcpu_config > /tmp/vcpus.before
 online_xl() { xl vcpu-list 0 | awk 'NR>1 && $4 != "-"' | wc -l; }
 online_linux() { expand "$(cat /sys/devices/system/cpu/online)" | wc -l; }
 BEFORE_ONLINE=$(online_xl)
@@ -110,7 +113,7 @@ BEFORE_ONLINE=$(online_xl)
 timeout -s KILL 120 pvmkit agent --backend xen --once --dry-run > /tmp/dry.jsonl 2>/tmp/dry.err
 rc=$?
 check "agent --dry-run exits 0 (rc=$rc)" test $rc = 0
-xl vcpu-list > /tmp/vcpus.dry
+vcpu_config > /tmp/vcpus.dry
 check "agent --dry-run changes nothing in libxl's view" cmp -s /tmp/vcpus.before /tmp/vcpus.dry
 
 T=$(uptime_s)
