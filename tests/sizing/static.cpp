@@ -1,5 +1,6 @@
 #include "../placement/hosts.hpp"
 
+#include <pvmkit/controller.hpp>
 #include <pvmkit/sizing/static_fixed.hpp>
 #include <pvmkit/sizing/static_xen_default.hpp>
 #include <pvmkit/sizing/static_xenserver.hpp>
@@ -41,6 +42,16 @@ TEST_CASE("static_xen_default: every pCPU, all memory less min(1/16, 128 MiB)") 
     mock_host host{make_uniform_topology(2, 2, 512_MiB), mock_pvm_spec{0, 256_MiB}};
     sizing::static_xen_default policy;
     CHECK(memory_action(decide_on(policy, host.state())) == 960_MiB);
+  }
+  SUBCASE("with guests running, dom0 holds what they leave (xl's autoballoon)") {
+    mock_host host{make_uniform_topology(2, 8, 8_GiB)};
+    host.add_guest({.name = "a", .home = node_id{0}, .memory = 3_GiB});
+    host.add_guest({.name = "b", .home = node_id{1}, .memory = 5_GiB});
+    sizing::static_xen_default policy;
+    const plan p = decide_on(policy, host.state());
+    CHECK(memory_action(p) == bytes{(8ULL << 30) - (128ULL << 20)});
+    // The plan applies: the target is what the host really has free for the pVM.
+    CHECK(apply_plan(host, host.state(), p).ok());
   }
   SUBCASE("offline vCPUs come back online") {
     mock_host host{make_uniform_topology(2, 4, 8_GiB)};

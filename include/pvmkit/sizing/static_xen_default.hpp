@@ -1,6 +1,8 @@
 // Baseline: Xen's default dom0 size when dom0_max_vcpus / dom0_mem are not given: one vCPU per
 // pCPU, and all host memory less min(1/16 of it, 128 MiB), the reserve Xen keeps for itself
-// (as the issue states the rule; Xen's dom0_build computes the reserve from total pages).
+// (as the issue states the rule; Xen's dom0_build computes the reserve from total pages). Once
+// guests run, xl's autoballoon has shrunk dom0 by the memory it gave them, so the steady size is
+// that boot size less the guests' memory.
 #pragma once
 
 #include <pvmkit/backend/host_view.hpp>
@@ -32,8 +34,14 @@ struct static_xen_default {
     return total - std::min(total / 16, bytes{128ULL << 20});
   }
 
+  [[nodiscard]] static bytes memory(const host_view& view) noexcept {
+    bytes guests;
+    for (const auto& g : view.guests) guests += std::max(g.memory(), g.memory_target);
+    return memory(*view.topo) - guests;
+  }
+
   [[nodiscard]] plan decide(const host_view& view, decision_log& log) const {
-    return static_size(view, vcpus(*view.topo), memory(*view.topo), name(), log);
+    return static_size(view, vcpus(*view.topo), memory(view), name(), log);
   }
 };
 
