@@ -1,11 +1,14 @@
 // pvmkit simulate: runs the host simulator (include/pvmkit/sim/) on a scenario for several
-// placement x sizing pairs and the oracle, and compares them. Every figure is modelled.
+// placement x sizing pairs and the oracle, then the page-flipping drift model for each flipping
+// policy, and with --faults the fault model for each recovery strategy. Every figure is modelled.
 #include "command.hpp"
 
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/runtime/registry.hpp>
 #include <pvmkit/sim/default_scenario.hpp>
 #include <pvmkit/sim/engine.hpp>
+#include <pvmkit/sim/faults.hpp>
+#include <pvmkit/sim/flipping_model.hpp>
 #include <pvmkit/sim/report.hpp>
 #include <pvmkit/sim/scenario_json.hpp>
 
@@ -13,7 +16,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +39,9 @@ struct options {
   bool json = false;
   std::string csv_dir;
   std::string plot_file;
+  std::string flipping = "all";
+  std::optional<std::uint64_t> flip_packets;
+  bool faults = false;
 };
 
 // The pairs deployments run today, then Closer.
@@ -102,6 +110,23 @@ int run(const options& o) {
   } else {
     for (const auto& [p, z] : default_pairs) pairs.push_back({std::string{p} + "+" + z, rt::make_sizing(z), rt::make_placement(p)});
   }
+  std::vector<std::string> flip_policies;
+  if (o.flipping == "all") flip_policies = sim::flipping_policy_names();
+  else if (o.flipping != "none") {
+    const auto names = sim::flipping_policy_names();
+    if (std::find(names.begin(), names.end(), o.flipping) == names.end()) {
+      std::string known;
+      for (const auto& n : names) known += ", " + n;
+      throw pvmkit::config_error("--flipping: unknown policy '" + o.flipping + "' (known: all, none" + known + ")");
+    }
+    flip_policies.push_back(o.flipping);
+  }
+  sim::flip_scenario flips = sim::default_flip_scenario();
+  if (o.flip_packets) {
+    if (*o.flip_packets == 0 || *o.flip_packets > 100'000'000)
+      throw pvmkit::config_error("--flip-packets: must be between 1 and 100000000");
+    flips.packets_per_guest = *o.flip_packets;
+  }
   if (!o.csv_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.csv_dir, ec);
@@ -109,8 +134,9 @@ int run(const options& o) {
   }
 
   std::vector<sim::run_result> results;
+  std::vector<sim::flip_report> flip_results;
   {
-    progress_bar bar(pairs.size() + 1);
+    progress_bar bar(pairs.size() + 1 + flip_policies.size());
     for (std::size_t i = 0; i < pairs.size(); ++i) {
       sim::run_options ro;
       ro.progress = [&, i](double f) { bar.update(i, f, pairs[i].label); };
@@ -119,21 +145,45 @@ int run(const options& o) {
     sim::run_options ro;
     ro.progress = [&](double f) { bar.update(pairs.size(), f, "oracle"); };
     results.push_back(sim::simulate_oracle(s, ro));
+    for (std::size_t i = 0; i < flip_policies.size(); ++i) {
+      bar.update(pairs.size() + 1 + i, 0, "flipping: " + flip_policies[i]);
+      flip_results.push_back(sim::run_flipping(flips, flip_policies[i]));
+    }
   }
+  std::optional<sim::fault_report> fault_results;
+  if (o.faults) fault_results = sim::run_faults(sim::default_fault_scenario());
 
   std::optional<std::pair<std::string, sim::target_check>> targets;
   for (const auto& r : results)
     if (r.label == "closer+closer_dynamic") targets = std::pair{r.label, sim::check_targets(r, results.back())};
 
   if (o.json) {
-    std::cout << sim::to_json(s, results, targets) << '\n';
+    pvmkit::json_writer w;
+    w.begin_object().field("figures", "modelled");
+    w.key("placement_sizing");
+    w.raw(sim::to_json(s, results, targets));
+    w.key("flipping").begin_array();
+    for (const auto& f : flip_results) sim::write_json(w, f);
+    w.end_array();
+    if (fault_results) {
+      w.key("faults");
+      fault_results->write_json(w);
+    }
+    w.end_object();
+    std::cout << w.str() << '\n';
   } else {
     std::cout << sim::format_table(s, results);
     if (targets) std::cout << '\n' << sim::format_targets(targets->second, targets->first);
+    if (!flip_results.empty()) std::cout << '\n' << sim::format_flip_table(flip_results);
+    if (fault_results) std::cout << '\n' << sim::format_fault_table(*fault_results);
   }
   if (!o.csv_dir.empty())
     for (const auto& r : results) write_file(o.csv_dir + "/" + sim::file_stem(r.label) + ".csv", sim::to_csv(r));
-  if (!o.plot_file.empty()) write_file(o.plot_file, sim::to_svg(s, results));
+  if (!o.plot_file.empty()) {
+    auto panels = sim::time_panels(results);
+    if (!flip_results.empty()) panels.push_back(sim::flip_panel(flip_results));
+    write_file(o.plot_file, sim::render_svg("pvmkit simulate: " + s.name + " (MODELLED, not measured)", panels, "policies"));
+  }
   return 0;
 }
 
@@ -152,7 +202,13 @@ const pvmkit::cli::register_command reg{"simulate", [](CLI::App& app) {
   sub->add_option("--duration", o->duration, "simulated seconds (overrides the scenario's duration_s)");
   sub->add_flag("--json", o->json, "print one JSON document instead of the table");
   sub->add_option("--csv", o->csv_dir, "write a time series per run (per control period) into this directory");
-  sub->add_option("--plot", o->plot_file, "write an SVG plot of served I/O and pVM cores over time");
+  sub->add_option("--plot", o->plot_file,
+                  "write an SVG plot: served I/O and pVM cores over time, and guests' remote memory under page flipping");
+  std::string flips;
+  for (const auto& n : pvmkit::sim::flipping_policy_names()) flips += ", " + n;
+  sub->add_option("--flipping", o->flipping, "page-flipping policies to compare: all (default), none" + flips);
+  sub->add_option("--flip-packets", o->flip_packets, "packets received per guest in the flipping model (default 1000000)");
+  sub->add_flag("--faults", o->faults, "also compare recovery strategies on the default fault scenario (docs/recovery.md)");
   return pvmkit::cli::command{sub, [o] { return run(*o); }};
 }};
 

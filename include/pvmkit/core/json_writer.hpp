@@ -41,6 +41,8 @@ class json_writer {
     return *this;
   }
   json_writer& null() { value_prefix(); out_ += "null"; return *this; }
+  // A value that is already JSON (another writer's output), embedded as it is.
+  json_writer& raw(std::string_view json) { value_prefix(); out_ += json; return *this; }
 
   template <class V>
   json_writer& field(std::string_view k, const V& v) { key(k); return value(v); }

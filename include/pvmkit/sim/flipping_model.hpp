@@ -15,6 +15,7 @@
 #include <pvmkit/flipping/page_pool.hpp>
 #include <pvmkit/flipping/receive_path.hpp>
 #include <pvmkit/flipping/xen_default_flip.hpp>
+#include <pvmkit/sim/svg_chart.hpp>
 #include <pvmkit/topology/topology.hpp>
 
 #include <algorithm>
@@ -321,6 +322,24 @@ flip_report run_flipping_with(const flip_scenario& s, P policy) {
       out += line;
     }
   return out;
+}
+
+// A plot panel: each policy's guest memory on remote nodes over the run (mean over its guests).
+[[nodiscard]] inline chart_panel flip_panel(const std::vector<flip_report>& reports) {
+  chart_panel p{"page flipping: guest memory on remote nodes (mean over guests)", "packets received per guest (millions)",
+                "remote %", {}};
+  for (const auto& r : reports) {
+    if (r.guests.empty()) continue;
+    chart_series s{r.policy, {}, false};
+    for (std::size_t i = 0; i < r.guests.front().series.size(); ++i) {
+      double share = 0;
+      for (const auto& g : r.guests) share += i < g.series.size() ? g.series[i].remote_share : g.end.remote_share;
+      s.points.emplace_back(static_cast<double>(r.guests.front().series[i].packets) / 1e6,
+                            100 * share / static_cast<double>(r.guests.size()));
+    }
+    p.series.push_back(std::move(s));
+  }
+  return p;
 }
 
 inline void write_json(json_writer& w, const flip_report& r) {

@@ -5,6 +5,7 @@
 #include <pvmkit/core/json_writer.hpp>
 #include <pvmkit/sim/engine.hpp>
 #include <pvmkit/sim/scenario.hpp>
+#include <pvmkit/sim/svg_chart.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -205,109 +206,30 @@ struct column {
   return out;
 }
 
-namespace detail {
-
-// 1, 2 or 5 times a power of ten, giving about `want` steps over [0, max].
-[[nodiscard]] inline double nice_step(double max, int want) {
-  if (max <= 0) return 1;
-  const double raw = max / want;
-  const double p = std::pow(10.0, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 5.0, 10.0})
-    if (m * p >= raw) return m * p;
-  return 10 * p;
-}
-
-[[nodiscard]] inline std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
-  }
-  return out;
-}
-
-}  // namespace detail
-
 // Two panels over time: served I/O (with the demand dashed) and pVM cores allocated, one line
-// per run, with axes, ticks and a legend.
+// per run.
+[[nodiscard]] inline std::vector<chart_panel> time_panels(const std::vector<run_result>& runs) {
+  chart_panel served{"served I/O (pVM cores of local work)", "time (s)", "cores", {}};
+  chart_panel cores{"pVM cores allocated (online vCPUs)", "time (s)", "cores", {}};
+  if (!runs.empty()) {
+    chart_series demand{"demand", {}, true};
+    for (const auto& p : runs.front().series) demand.points.emplace_back(p.time_s, p.demanded_cores);
+    served.series.push_back(std::move(demand));
+  }
+  for (const auto& r : runs) {
+    chart_series a{r.label, {}, false}, b{r.label, {}, false};
+    for (const auto& p : r.series) {
+      a.points.emplace_back(p.time_s, p.served_cores);
+      b.points.emplace_back(p.time_s, p.allocated_cores);
+    }
+    served.series.push_back(std::move(a));
+    cores.series.push_back(std::move(b));
+  }
+  return {std::move(served), std::move(cores)};
+}
+
 [[nodiscard]] inline std::string to_svg(const scenario& s, const std::vector<run_result>& runs) {
-  using detail::fixed;
-  static constexpr const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-  const double W = 900, H = 640, left = 70, right = 250, top = 50, gap = 70;
-  const double pw = W - left - right, ph = (H - top - gap - 50) / 2;
-  const double tmax = s.duration_s;
-  std::string out;
-  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(W, 0) + "\" height=\"" + fixed(H, 0) + "\" viewBox=\"0 0 " +
-         fixed(W, 0) + " " + fixed(H, 0) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  out += "<text x=\"" + fixed(left, 0) + "\" y=\"22\" font-size=\"15\">pvmkit simulate: " + detail::xml_escape(s.name) +
-         " (MODELLED, not measured)</text>\n";
-  struct panel {
-    std::string title;
-    std::function<double(const series_point&)> get;
-    bool with_demand;
-  };
-  const panel panels[] = {
-      {"served I/O (pVM cores of local work)", [](const series_point& p) { return p.served_cores; }, true},
-      {"pVM cores allocated (online vCPUs)", [](const series_point& p) { return p.allocated_cores; }, false},
-  };
-  for (std::size_t pi = 0; pi < 2; ++pi) {
-    const auto& pn = panels[pi];
-    const double y0 = top + static_cast<double>(pi) * (ph + gap);
-    double vmax = 0;
-    for (const auto& r : runs)
-      for (const auto& p : r.series) vmax = std::max({vmax, pn.get(p), pn.with_demand ? p.demanded_cores : 0.0});
-    const double ystep = detail::nice_step(vmax * 1.05, 5);
-    const double ytop = std::max(ystep, std::ceil(vmax * 1.05 / ystep) * ystep);
-    auto X = [&](double t) { return left + pw * t / tmax; };
-    auto Y = [&](double v) { return y0 + ph - ph * v / ytop; };
-    out += "<text x=\"" + fixed(left, 0) + "\" y=\"" + fixed(y0 - 8, 0) + "\" font-weight=\"bold\">" + pn.title + "</text>\n";
-    out += "<rect x=\"" + fixed(left, 1) + "\" y=\"" + fixed(y0, 1) + "\" width=\"" + fixed(pw, 1) + "\" height=\"" + fixed(ph, 1) +
-           "\" fill=\"none\" stroke=\"black\"/>\n";
-    for (double v = 0; v <= ytop + 1e-9; v += ystep) {
-      out += "<line x1=\"" + fixed(left - 5, 1) + "\" x2=\"" + fixed(left + pw, 1) + "\" y1=\"" + fixed(Y(v), 1) + "\" y2=\"" +
-             fixed(Y(v), 1) + "\" stroke=\"#ddd\"/>\n";
-      out += "<text x=\"" + fixed(left - 8, 1) + "\" y=\"" + fixed(Y(v) + 4, 1) + "\" text-anchor=\"end\">" +
-             fixed(v, ystep < 1 ? 1 : 0) + "</text>\n";
-    }
-    const double xstep = detail::nice_step(tmax, 6);
-    for (double t = 0; t <= tmax + 1e-9; t += xstep) {
-      out += "<line x1=\"" + fixed(X(t), 1) + "\" x2=\"" + fixed(X(t), 1) + "\" y1=\"" + fixed(y0 + ph, 1) + "\" y2=\"" +
-             fixed(y0 + ph + 5, 1) + "\" stroke=\"black\"/>\n";
-      out += "<text x=\"" + fixed(X(t), 1) + "\" y=\"" + fixed(y0 + ph + 18, 1) + "\" text-anchor=\"middle\">" + fixed(t, 0) + "</text>\n";
-    }
-    out += "<text x=\"" + fixed(left + pw / 2, 1) + "\" y=\"" + fixed(y0 + ph + 34, 1) + "\" text-anchor=\"middle\">time (s)</text>\n";
-    out += "<text transform=\"translate(" + fixed(18, 0) + "," + fixed(y0 + ph / 2, 1) +
-           ") rotate(-90)\" text-anchor=\"middle\">cores</text>\n";
-    auto polyline = [&](const run_result& r, const std::function<double(const series_point&)>& get, const std::string& style) {
-      out += "<polyline fill=\"none\" " + style + " points=\"";
-      for (const auto& p : r.series) out += fixed(X(p.time_s), 1) + "," + fixed(Y(get(p)), 1) + " ";
-      out += "\"/>\n";
-    };
-    if (pn.with_demand && !runs.empty())
-      polyline(runs.front(), [](const series_point& p) { return p.demanded_cores; }, "stroke=\"black\" stroke-dasharray=\"5,4\" stroke-width=\"1.5\"");
-    for (std::size_t i = 0; i < runs.size(); ++i)
-      polyline(runs[i], pn.get, "stroke=\"" + std::string{colours[i % 10]} + "\" stroke-width=\"1.5\"");
-  }
-  // Legend.
-  const double lx = W - right + 20;
-  double ly = top + 10;
-  out += "<text x=\"" + fixed(lx, 0) + "\" y=\"" + fixed(ly, 0) + "\" font-weight=\"bold\">placement + sizing</text>\n";
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    ly += 20;
-    out += "<line x1=\"" + fixed(lx, 0) + "\" x2=\"" + fixed(lx + 24, 0) + "\" y1=\"" + fixed(ly - 4, 0) + "\" y2=\"" + fixed(ly - 4, 0) +
-           "\" stroke=\"" + colours[i % 10] + "\" stroke-width=\"2\"/>\n";
-    out += "<text x=\"" + fixed(lx + 30, 0) + "\" y=\"" + fixed(ly, 0) + "\">" + detail::xml_escape(runs[i].label) + "</text>\n";
-  }
-  ly += 20;
-  out += "<line x1=\"" + fixed(lx, 0) + "\" x2=\"" + fixed(lx + 24, 0) + "\" y1=\"" + fixed(ly - 4, 0) + "\" y2=\"" + fixed(ly - 4, 0) +
-         "\" stroke=\"black\" stroke-dasharray=\"5,4\" stroke-width=\"1.5\"/>\n";
-  out += "<text x=\"" + fixed(lx + 30, 0) + "\" y=\"" + fixed(ly, 0) + "\">demand</text>\n";
-  out += "</svg>\n";
-  return out;
+  return render_svg("pvmkit simulate: " + s.name + " (MODELLED, not measured)", time_panels(runs), "placement + sizing");
 }
 
 }  // namespace pvmkit::sim
