@@ -21,8 +21,9 @@ done
 
 if [ "${PVMKIT_SKIP_XEN:-0}" = 1 ]; then
   echo "=== real-Xen harness skipped (PVMKIT_SKIP_XEN=1)"
-elif [ -x tests/xen/run-xen-harness.sh ]; then
+else
   echo "=== real-Xen harness ($(( $(date +%s) - start )) s)"
-  PVMKIT_BUILD_DIR="$PWD/build/ci-gcc" bash tests/xen/run-xen-harness.sh
+  bash tests/xen/run-xen-harness.sh --pvmkit build/ci-gcc/examples/pvmkit/pvmkit \
+    --conformance build/ci-gcc/tests/xen/test_xen_conformance --workdir "${PVMKIT_XEN_WORKDIR:-/tmp/pvmkit-xen-harness}"
 fi
 echo "=== all done in $(( $(date +%s) - start )) s"
