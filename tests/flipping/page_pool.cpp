@@ -1,3 +1,5 @@
+#include "pool_contents.hpp"
+
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/flipping/page_pool.hpp>
 #include <pvmkit/topology/topology.hpp>
@@ -22,14 +24,7 @@ std::vector<page_frame> all_pages(const page_pools& pools) {
     for (const auto& p : pools[node_id{static_cast<node_id::rep>(i)}].contents()) out.push_back(p);
   return out;
 }
-std::vector<std::vector<page_frame>> contents(const page_pools& pools) {
-  std::vector<std::vector<page_frame>> out;
-  for (std::size_t i = 0; i < pools.node_count(); ++i) {
-    auto c = pools[node_id{static_cast<node_id::rep>(i)}].contents();
-    out.emplace_back(c.begin(), c.end());
-  }
-  return out;
-}
+using test::contents;
 }  // namespace
 
 TEST_CASE("pool configuration is validated") {

@@ -1,3 +1,5 @@
+#include "pool_contents.hpp"
+
 #include <pvmkit/flipping/concepts.hpp>
 #include <pvmkit/flipping/grant_copy.hpp>
 #include <pvmkit/flipping/informed.hpp>
@@ -23,14 +25,7 @@ page_pools stocked(std::vector<std::size_t> per_node, std::size_t max_batch = 64
     for (std::size_t i = 0; i < per_node[n]; ++i) REQUIRE(pools.put(page(n, 1000 + i)));
   return pools;
 }
-std::vector<std::vector<page_frame>> contents(const page_pools& pools) {
-  std::vector<std::vector<page_frame>> out;
-  for (std::size_t i = 0; i < pools.node_count(); ++i) {
-    auto c = pools[node_id{static_cast<node_id::rep>(i)}].contents();
-    out.emplace_back(c.begin(), c.end());
-  }
-  return out;
-}
+using test::contents;
 std::vector<page_frame> guest_buffers(std::vector<std::uint32_t> nodes) {
   std::vector<page_frame> out;
   for (std::size_t i = 0; i < nodes.size(); ++i) out.push_back(page(nodes[i], 500000 + i));

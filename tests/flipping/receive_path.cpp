@@ -1,3 +1,5 @@
+#include "pool_contents.hpp"
+
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/flipping/grant_copy.hpp>
 #include <pvmkit/flipping/informed.hpp>
@@ -31,14 +33,7 @@ double remote_share(mock_host& host, domain_id d, node_id home) {
   for (auto x : n) total += x;
   return static_cast<double>(total - n[home.index()]) / static_cast<double>(total);
 }
-std::vector<std::vector<page_frame>> contents(const page_pools& pools) {
-  std::vector<std::vector<page_frame>> out;
-  for (std::size_t i = 0; i < pools.node_count(); ++i) {
-    auto c = pools[node_id{static_cast<node_id::rep>(i)}].contents();
-    out.emplace_back(c.begin(), c.end());
-  }
-  return out;
-}
+using test::contents;
 
 // A host with two guests, one per node, 16 MiB (4096 pages) each.
 struct two_guest_host {
