@@ -1,5 +1,6 @@
 // The hwloc loaders: synthetic hosts, this machine, real machines' XML exports, and every rejection.
 #include "error_text.hpp"
+#include "pvmkit_test_paths.hpp"
 
 #include <pvmkit/topology/hwloc.hpp>
 
