@@ -20,6 +20,10 @@ template <class Id>
 class id_set {
   using word = std::uint64_t;
   static constexpr std::size_t bits = 64;
+  // Sets of ids below 256 (every node set; the CPU sets of hosts up to 256 CPUs) live inline, larger
+  // ones on the heap. A snapshot holds a CPU set per task and two per vCPU: with a heap block
+  // each, a full plan spends its time chasing pointers and in allocator calls on every copy.
+  static constexpr std::uint32_t inline_words = 4;
 
  public:
   class iterator {
@@ -40,8 +44,22 @@ class id_set {
     std::size_t pos_ = 0;
   };
 
-  id_set() = default;
+  id_set() noexcept = default;
   id_set(std::initializer_list<Id> ids) { for (Id i : ids) insert(i); }
+  id_set(const id_set& o) { assign_words(o.data(), o.size_); }
+  id_set(id_set&& o) noexcept { take(o); }
+  id_set& operator=(const id_set& o) {
+    if (this != &o) assign_words(o.data(), o.size_);
+    return *this;
+  }
+  id_set& operator=(id_set&& o) noexcept {
+    if (this != &o) {
+      release();
+      take(o);
+    }
+    return *this;
+  }
+  ~id_set() { release(); }
 
   // [first, last) as a contiguous range of ids.
   [[nodiscard]] static id_set range(std::size_t first, std::size_t last) {
@@ -52,26 +70,30 @@ class id_set {
 
   void insert(Id id) {
     const std::size_t i = id.index();
-    if (i / bits >= words_.size()) words_.resize(i / bits + 1, 0);
-    words_[i / bits] |= word{1} << (i % bits);
+    if (i / bits >= size_) grow(i / bits + 1);
+    data()[i / bits] |= word{1} << (i % bits);
   }
   void erase(Id id) {
     const std::size_t i = id.index();
-    if (i / bits < words_.size()) words_[i / bits] &= ~(word{1} << (i % bits));
+    if (i / bits < size_) data()[i / bits] &= ~(word{1} << (i % bits));
     trim();
   }
-  void clear() noexcept { words_.clear(); }
+  void clear() noexcept {
+    if (!on_heap()) std::fill_n(store_.local, size_, word{0});
+    size_ = 0;
+  }
 
   [[nodiscard]] bool contains(Id id) const noexcept {
     const std::size_t i = id.index();
-    return i / bits < words_.size() && ((words_[i / bits] >> (i % bits)) & 1U) != 0;
+    return i / bits < size_ && ((data()[i / bits] >> (i % bits)) & 1U) != 0;
   }
   [[nodiscard]] std::size_t size() const noexcept {
     std::size_t n = 0;
-    for (word w : words_) n += static_cast<std::size_t>(std::popcount(w));
+    const word* w = data();
+    for (std::size_t k = 0; k < size_; ++k) n += static_cast<std::size_t>(std::popcount(w[k]));
     return n;
   }
-  [[nodiscard]] bool empty() const noexcept { return words_.empty(); }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
   [[nodiscard]] std::optional<Id> first() const noexcept {
     const std::size_t p = next_from(0);
     if (p == npos()) return std::nullopt;
@@ -79,26 +101,34 @@ class id_set {
   }
   // One past the largest member: the size a dense table indexed by these ids needs.
   [[nodiscard]] std::size_t extent() const noexcept {
-    if (words_.empty()) return 0;
-    return (words_.size() - 1) * bits + (bits - static_cast<std::size_t>(std::countl_zero(words_.back())));
+    if (size_ == 0) return 0;
+    return (size_ - 1) * bits + (bits - static_cast<std::size_t>(std::countl_zero(data()[size_ - 1])));
   }
 
   [[nodiscard]] iterator begin() const { return iterator{this, 0}; }
   [[nodiscard]] iterator end() const { return iterator{this, npos()}; }
 
   id_set& operator|=(const id_set& o) {
-    if (o.words_.size() > words_.size()) words_.resize(o.words_.size(), 0);
-    for (std::size_t i = 0; i < o.words_.size(); ++i) words_[i] |= o.words_[i];
+    if (o.size_ > size_) grow(o.size_);
+    word* w = data();
+    const word* x = o.data();
+    for (std::size_t i = 0; i < o.size_; ++i) w[i] |= x[i];
     return *this;
   }
   id_set& operator&=(const id_set& o) {
-    words_.resize(std::min(words_.size(), o.words_.size()));
-    for (std::size_t i = 0; i < words_.size(); ++i) words_[i] &= o.words_[i];
+    const std::uint32_t keep = std::min(size_, o.size_);
+    if (!on_heap()) std::fill(store_.local + keep, store_.local + size_, word{0});
+    size_ = keep;
+    word* w = data();
+    const word* x = o.data();
+    for (std::size_t i = 0; i < size_; ++i) w[i] &= x[i];
     trim();
     return *this;
   }
   id_set& operator-=(const id_set& o) {
-    for (std::size_t i = 0; i < std::min(words_.size(), o.words_.size()); ++i) words_[i] &= ~o.words_[i];
+    word* w = data();
+    const word* x = o.data();
+    for (std::size_t i = 0; i < std::min(size_, o.size_); ++i) w[i] &= ~x[i];
     trim();
     return *this;
   }
@@ -106,13 +136,36 @@ class id_set {
   friend id_set operator&(id_set a, const id_set& b) { return a &= b; }
   friend id_set operator-(id_set a, const id_set& b) { return a -= b; }
   [[nodiscard]] bool intersects(const id_set& o) const noexcept {
-    for (std::size_t i = 0; i < std::min(words_.size(), o.words_.size()); ++i)
-      if ((words_[i] & o.words_[i]) != 0) return true;
+    const word* w = data();
+    const word* x = o.data();
+    for (std::size_t i = 0; i < std::min(size_, o.size_); ++i)
+      if ((w[i] & x[i]) != 0) return true;
     return false;
   }
-  [[nodiscard]] bool is_subset_of(const id_set& o) const noexcept { return (*this - o).empty(); }
+  [[nodiscard]] bool is_subset_of(const id_set& o) const noexcept {
+    if (size_ > o.size_) return false;  // trimmed: our last word has a member beyond o
+    const word* w = data();
+    const word* x = o.data();
+    for (std::size_t i = 0; i < size_; ++i)
+      if ((w[i] & ~x[i]) != 0) return false;
+    return true;
+  }
 
-  friend bool operator==(const id_set&, const id_set&) = default;
+  // Structural: both are trimmed, so equal sets have the same words wherever they are stored. Two
+  // inline sets compare all their inline words without a loop (unused inline words are zero).
+  friend bool operator==(const id_set& a, const id_set& b) noexcept {
+    if (a.size_ != b.size_) return false;
+    if (!a.on_heap() && !b.on_heap()) {
+      word diff = 0;
+      for (std::uint32_t i = 0; i < inline_words; ++i) diff |= a.store_.local[i] ^ b.store_.local[i];
+      return diff == 0;
+    }
+    const word* x = a.data();
+    const word* y = b.data();
+    for (std::size_t i = 0; i < a.size_; ++i)
+      if (x[i] != y[i]) return false;
+    return true;
+  }
 
   // "0-3,8,10-11"; empty set prints as "".
   [[nodiscard]] std::string to_string() const {
@@ -162,22 +215,74 @@ class id_set {
 
  private:
   static constexpr std::size_t npos() noexcept { return static_cast<std::size_t>(-1); }
+  [[nodiscard]] bool on_heap() const noexcept { return cap_ > inline_words; }
+  [[nodiscard]] word* data() noexcept { return on_heap() ? store_.heap : store_.local; }
+  [[nodiscard]] const word* data() const noexcept { return on_heap() ? store_.heap : store_.local; }
+
   [[nodiscard]] std::size_t next_from(std::size_t pos) const noexcept {
     std::size_t w = pos / bits;
-    if (w >= words_.size()) return npos();
-    word cur = words_[w] & (~word{0} << (pos % bits));
+    if (w >= size_) return npos();
+    const word* d = data();
+    word cur = d[w] & (~word{0} << (pos % bits));
     while (true) {
       if (cur != 0) return w * bits + static_cast<std::size_t>(std::countr_zero(cur));
-      if (++w >= words_.size()) return npos();
-      cur = words_[w];
+      if (++w >= size_) return npos();
+      cur = d[w];
     }
   }
   // Keeps equality structural: no trailing zero words.
   void trim() noexcept {
-    while (!words_.empty() && words_.back() == 0) words_.pop_back();
+    const word* d = data();
+    while (size_ > 0 && d[size_ - 1] == 0) --size_;
+  }
+  // Room for n words, the new ones zero.
+  void grow(std::size_t n) {
+    if (n > cap_) {
+      const std::size_t cap = std::max<std::size_t>(n, 2 * std::size_t{cap_});
+      word* heap = new word[cap];
+      std::copy_n(data(), size_, heap);
+      if (on_heap()) delete[] store_.heap;
+      store_.heap = heap;
+      cap_ = static_cast<std::uint32_t>(cap);
+    }
+    std::fill(data() + size_, data() + n, word{0});
+    size_ = static_cast<std::uint32_t>(n);
+  }
+  void assign_words(const word* src, std::uint32_t n) {
+    if (n > cap_) {
+      release();
+      store_.heap = new word[n];
+      cap_ = n;
+    }
+    std::copy_n(src, n, data());
+    if (!on_heap()) std::fill(store_.local + n, store_.local + inline_words, word{0});
+    size_ = n;
+  }
+  void release() noexcept {
+    if (on_heap()) delete[] store_.heap;
+    store_ = storage{};
+    cap_ = inline_words;
+    size_ = 0;
+  }
+  // Moves o's words here (this holds nothing on the heap) and leaves o empty, as a moved-from
+  // vector was.
+  void take(id_set& o) noexcept {
+    store_ = o.store_;
+    size_ = o.size_;
+    cap_ = o.cap_;
+    o.store_ = storage{};
+    o.cap_ = inline_words;
+    o.size_ = 0;
   }
 
-  std::vector<word> words_;
+  union storage {
+    word local[inline_words];
+    word* heap;
+  };
+  // Inline words past size_ are kept zero; heap words past size_ may hold stale bits.
+  storage store_{};
+  std::uint32_t size_ = 0;             // words in use, the last one non-zero
+  std::uint32_t cap_ = inline_words;   // above inline_words: the words are on the heap
 };
 
 using cpuset = id_set<cpu_id>;

@@ -33,6 +33,7 @@
 #include <pvmkit/topology/topology.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -76,6 +77,7 @@ class closer {
 
   [[nodiscard]] plan decide(const host_view& view, decision_log& log) {
     plan p;
+    const bool new_topology = view.topo != topo_ || next_nearest_.size() != view.topo->node_count();
     topo_ = view.topo;
     const topology& topo = *topo_;
     const std::size_t n_nodes = topo.node_count();
@@ -87,19 +89,17 @@ class closer {
       nodes_[n].cpus = layout_.cpus[n];
       nodes_[n].load = 0;
     }
-    next_nearest_.assign(n_nodes, std::numeric_limits<double>::infinity());
-    for (std::size_t n = 0; n < n_nodes; ++n) {
-      const node_id self{static_cast<node_id::rep>(n)};
-      if (n_nodes > 1)
-        next_nearest_[n] = static_cast<double>(topo.distance(self, topo.nearest_nodes(self)[1])) / local_distance;
-    }
+    if (new_topology) index_topology();
     index_guests(view);
-    index_tasks(view);
+    index_tasks(view, new_topology);
     if (!layout_.floating.empty()) {
       pin_floating_vcpus(view, p, log);
       locate_tasks(view);  // the node CPU sets changed
     }
-    for (auto& n : nodes_) n.capacity = static_cast<double>(n.vcpus) * opts_.target_utilisation;
+    for (auto& n : nodes_) {
+      n.capacity = static_cast<double>(n.vcpus) * opts_.target_utilisation;
+      n.keep_limit = n.capacity * (1 + opts_.hysteresis) + eps;
+    }
 
     // Every placed task is accounted where it runs, so each decision sees all the load. Order:
     // tasks away from home first (they go home when there is room, and leave an overloaded node
@@ -108,24 +108,28 @@ class closer {
     // node). Interrupts go last: they follow their backend.
     std::size_t budget = opts_.migration_budget;
     const std::size_t n_tasks = tasks_.size();
-    for (std::size_t i = 0; i < n_tasks; ++i)
-      if (tasks_[i].stage == stage_away) place(view, i, budget, p, log);
-    for (std::size_t i = 0; i < n_tasks; ++i)
-      if (tasks_[i].stage == stage_unplaced) place(view, i, budget, p, log);
+    // (A task's load is the view's, read by index_tasks; passes with no task in them are skipped.)
+    if (stage_count_[stage_away] > 0)
+      for (std::size_t i = 0; i < n_tasks; ++i)
+        if (tasks_[i].stage == stage_away) place(view, i, tasks_[i].load, budget, p, log);
+    if (stage_count_[stage_unplaced] > 0)
+      for (std::size_t i = 0; i < n_tasks; ++i)
+        if (tasks_[i].stage == stage_unplaced) place(view, i, tasks_[i].load, budget, p, log);
     order_.clear();
     for (std::size_t i = 0; i < n_tasks; ++i) {
       if (tasks_[i].stage != stage_home) continue;
       const auto& acc = nodes_[tasks_[i].node.index()];
-      if (acc.load > acc.capacity * (1 + opts_.hysteresis) + eps) order_.push_back(static_cast<std::uint32_t>(i));
-      else place(view, i, budget, p, log);
+      if (acc.load > acc.keep_limit) order_.push_back(static_cast<std::uint32_t>(i));
+      else place(view, i, tasks_[i].load, budget, p, log);
     }
     if (!order_.empty()) {
       std::stable_sort(order_.begin(), order_.end(),
                        [&](std::uint32_t x, std::uint32_t y) { return tasks_[x].load > tasks_[y].load; });
-      for (std::uint32_t i : order_) place(view, i, budget, p, log);
+      for (std::uint32_t i : order_) place(view, i, tasks_[i].load, budget, p, log);
     }
-    for (std::size_t i = 0; i < n_tasks; ++i)
-      if (tasks_[i].stage == stage_irq) place(view, i, budget, p, log);
+    if (stage_count_[stage_irq] > 0)
+      for (std::size_t i = 0; i < n_tasks; ++i)
+        if (tasks_[i].stage == stage_irq) place(view, i, tasks_[i].load, budget, p, log);
     planned_ = true;
     return p;
   }
@@ -141,14 +145,15 @@ class closer {
       if (view.tasks[members_[k]].id != a.id) return decide(view, log);
       bool exact = false;
       a.exact = current_node(view.tasks[members_[k]], exact) == a.node && exact;  // was the last plan applied?
+      a.mem = view.tasks[members_[k]].memory_node;
     }
     g.home = guest_home(*topo_, view.guests[g.view_index]);
     plan p;
     std::size_t budget = opts_.migration_budget;
     for (std::uint32_t k = g.first; k < g.first + g.count; ++k)
-      if (!tasks_[members_[k]].irq) place(view, members_[k], budget, p, log);
+      if (!tasks_[members_[k]].irq) place(view, members_[k], view.tasks[members_[k]].cpu_load, budget, p, log);
     for (std::uint32_t k = g.first; k < g.first + g.count; ++k)
-      if (tasks_[members_[k]].irq) place(view, members_[k], budget, p, log);
+      if (tasks_[members_[k]].irq) place(view, members_[k], view.tasks[members_[k]].cpu_load, budget, p, log);
     return p;
   }
 
@@ -166,6 +171,7 @@ class closer {
   struct node_acc {
     double load = 0;
     double capacity = 0;
+    double keep_limit = 0;  // capacity * (1 + hysteresis) + eps: the load a placed task stays under
     std::size_t vcpus = 0;
     cpuset cpus;
   };
@@ -183,6 +189,7 @@ class closer {
     double load = 0;
     std::uint32_t guest = npos;
     node_id dev;                             // node of the device it drives, if known
+    node_id mem;                             // its memory node in the view
     std::uint16_t dev_index = 0xffff;        // that device in topology::devices() (a lookup cache)
     task_stage stage = stage_unplaced;            // when decide() decides it
     bool irq = false;
@@ -190,42 +197,93 @@ class closer {
     bool exact = false;                      // its affinity is exactly the CPUs of the node's pVM vCPUs
   };
 
+  // Per topology: for each node, the distance / 10 to its nearest other node; and whether a task
+  // at home on node c, driving a device on node d (or none, row n), can be beaten by no other node.
+  void index_topology() {
+    const topology& topo = *topo_;
+    const std::size_t n_nodes = topo.node_count();
+    next_nearest_.assign(n_nodes, std::numeric_limits<double>::infinity());
+    for (std::size_t n = 0; n < n_nodes; ++n) {
+      const node_id self{static_cast<node_id::rep>(n)};
+      if (n_nodes > 1)
+        next_nearest_[n] = static_cast<double>(topo.distance(self, topo.nearest_nodes(self)[1])) / local_distance;
+    }
+    home_unbeatable_.assign((n_nodes + 1) * n_nodes, 0);
+    for (std::size_t d = 0; d <= n_nodes; ++d)
+      for (std::size_t c = 0; c < n_nodes; ++c) {
+        const node_id dev = d < n_nodes ? node_id{static_cast<node_id::rep>(d)} : node_id::invalid();
+        const node_id cur{static_cast<node_id::rep>(c)};
+        // Any other node scores at least its distance / 10 + w.
+        const double w = dev.valid() ? opts_.device_weight : 0.0;
+        const double here = 1.0 + (dev.valid() ? w * static_cast<double>(topo.distance(dev, cur)) / local_distance : 0.0);
+        home_unbeatable_[d * n_nodes + c] = here <= next_nearest_[c] + w ? 1 : 0;
+      }
+  }
+  [[nodiscard]] bool home_unbeatable(node_id dev, node_id cur) const noexcept {
+    const std::size_t n_nodes = nodes_.size();
+    return home_unbeatable_[(dev.valid() ? dev.index() : n_nodes) * n_nodes + cur.index()] != 0;
+  }
+
   [[nodiscard]] std::uint32_t slot_of(domain_id d) const noexcept {
     return d.valid() && d.index() < slot_by_domain_.size() ? slot_by_domain_[d.index()] : npos;
   }
 
   void index_guests(const host_view& view) {
-    guests_.clear();
     std::size_t max_id = 0;
     for (const auto& g : view.guests)
       if (g.id.valid()) max_id = std::max(max_id, g.id.index());
     slot_by_domain_.assign(view.guests.empty() ? 0 : max_id + 1, npos);
+    // Written in place, trimmed to the valid ids below; first/count stay from the last grouping,
+    // which index_tasks() redoes unless every task maps to the same slot as before.
+    const std::size_t old_slots = guests_.size();
+    guests_.resize(view.guests.size());
+    std::uint32_t slots = 0;
     for (std::size_t i = 0; i < view.guests.size(); ++i) {
       const auto& g = view.guests[i];
       if (!g.id.valid()) continue;
-      slot_by_domain_[g.id.index()] = static_cast<std::uint32_t>(guests_.size());
-      guests_.push_back({g.id, static_cast<std::uint32_t>(i), guest_home(*topo_, g), 0, 0});
+      slot_by_domain_[g.id.index()] = slots;
+      auto& acc = guests_[slots++];
+      acc.id = g.id;
+      acc.view_index = static_cast<std::uint32_t>(i);
+      acc.home = guest_home(*topo_, g);
     }
+    guests_.resize(slots);
+    if (slots != old_slots) grouped_ = false;
   }
 
   // One pass over the view's tasks: guest, load, device node, where each runs now (accounted
-  // there) and in which stage it is decided; then the tasks grouped by guest (counting sort), so
-  // replan() finds a guest's tasks directly.
-  void index_tasks(const host_view& view) {
+  // there) and in which stage it is decided; then the tasks grouped by guest (counting sort, redone
+  // only when some task's guest changed), so replan() finds a guest's tasks directly.
+  void index_tasks(const host_view& view, bool topology_changed) {
+    if (tasks_.size() != view.tasks.size()) grouped_ = false;
     tasks_.resize(view.tasks.size());
-    for (auto& g : guests_) g.count = 0;
+    stage_count_ = {};
     for (std::size_t i = 0; i < view.tasks.size(); ++i) {
       const auto& t = view.tasks[i];
       auto& a = tasks_[i];
-      a.guest = slot_of(t.guest);
+      const std::uint32_t slot = slot_of(t.guest);
+      if (slot != a.guest) grouped_ = false;
+      a.guest = slot;
       a.load = t.cpu_load;
-      if (a.id != t.id || !device_matches(a, t)) a.dev_index = find_device_index(t);
+      const bool same_task = a.id == t.id;
+      if (!same_task || !device_matches(a, t)) {
+        a.dev_index = find_device_index(t);
+        a.dev = a.dev_index == no_device ? node_id::invalid() : topo_->devices()[a.dev_index].node;
+      } else if (topology_changed) {
+        a.dev = a.dev_index == no_device ? node_id::invalid() : topo_->devices()[a.dev_index].node;
+      }
       a.id = t.id;
-      a.dev = a.dev_index == no_device ? node_id::invalid() : topo_->devices()[a.dev_index].node;
+      if (!same_task) a.node = node_id::invalid();
       a.irq = t.kind == task_kind::irq;
-      if (a.guest != npos) ++guests_[a.guest].count;
+      a.mem = t.memory_node;
       locate(a, t);
     }
+    if (!grouped_) group_by_guest();
+  }
+  void group_by_guest() {
+    for (auto& g : guests_) g.count = 0;
+    for (const auto& a : tasks_)
+      if (a.guest != npos) ++guests_[a.guest].count;
     std::uint32_t at = 0;
     for (auto& g : guests_) {
       g.first = at;
@@ -238,17 +296,20 @@ class closer {
         auto& g = guests_[slot];
         members_[g.first + g.count++] = static_cast<std::uint32_t>(i);
       }
+    grouped_ = true;
   }
 
   // Where the task runs now (accounted there) and in which stage decide() decides it.
   void locate(task_acc& a, const pvm_task& t) {
-    a.node = current_node(t, a.exact);
+    a.node = current_node(t, a.node, a.exact);
     a.accounted = a.node.valid() && !a.irq;
     if (a.accounted) nodes_[a.node.index()].load += a.load;
     a.stage = a.irq ? stage_irq : !a.node.valid() ? stage_unplaced : a.node == task_home(a) ? stage_home : stage_away;
+    ++stage_count_[a.stage];
   }
   void locate_tasks(const host_view& view) {
     for (auto& n : nodes_) n.load = 0;
+    stage_count_ = {};
     for (std::size_t i = 0; i < view.tasks.size(); ++i) locate(tasks_[i], view.tasks[i]);
   }
 
@@ -305,6 +366,18 @@ class closer {
     }
   }
 
+  // Tried first on the node it was placed on last time (a.node), where it is on a placed host; a
+  // non-empty set equals the CPU set of at most one node, so the answer is the same.
+  [[nodiscard]] node_id current_node(const pvm_task& t, node_id last, bool& exact) const {
+    if (last.valid() && last.index() < nodes_.size()) {
+      const cpuset& there = nodes_[last.index()].cpus;
+      if (!there.empty() && t.affinity == there) {
+        exact = true;
+        return last;
+      }
+    }
+    return current_node(t, exact);
+  }
   [[nodiscard]] node_id current_node(const pvm_task& t, bool& exact) const {
     exact = false;
     const auto first = t.affinity.first();
@@ -341,31 +414,37 @@ class closer {
     return any;
   }
 
-  void place(const host_view& view, std::size_t i, std::size_t& budget, plan& p, decision_log& log) {
-    const topology& topo = *topo_;
-    const pvm_task& t = view.tasks[i];
+  // Decides task i with its current load. The fast path is a settled host's common case, a task at
+  // home that still fits there where no other node can score better; it reads no view record.
+  // Inlined into each pass: a call per task costs more than the fast path itself.
+  [[gnu::always_inline]] void place(const host_view& view, std::size_t i, double load, std::size_t& budget, plan& p,
+                                    decision_log& log) {
     task_acc& a = tasks_[i];
     const node_id cur = a.node;
     if (cur.valid() && a.accounted) nodes_[cur.index()].load -= a.load;
     a.accounted = false;
-    const double load = t.cpu_load;
     a.load = load;
+    if (!a.irq && cur.valid() && cur == task_home(a) && !log.enabled()) {
+      const auto& acc = nodes_[cur.index()];
+      if (acc.vcpus > 0 && acc.load + load <= acc.keep_limit && home_unbeatable(a.dev, cur)) {
+        settle(view, i, cur, "home node", p);
+        return;
+      }
+    }
+    choose(view, i, budget, p, log);
+  }
 
+  // The scored decision of task i (its old load already taken off its node, its new load in a.load).
+  void choose(const host_view& view, std::size_t i, std::size_t& budget, plan& p, decision_log& log) {
+    const topology& topo = *topo_;
+    const pvm_task& t = view.tasks[i];
+    task_acc& a = tasks_[i];
+    const node_id cur = a.node;
+    const double load = a.load;
     const node_id dev = a.dev;
     node_id home = task_home(a);
     if (!home.valid()) home = least_loaded();
     const double w = dev.valid() ? opts_.device_weight : 0.0;
-    // Fast path of a settled host: a task at home that still fits there, where no other node can
-    // score better (any other node scores at least its distance / 10 + w).
-    if (!a.irq && cur.valid() && cur == home && !log.enabled()) {
-      const auto& acc = nodes_[cur.index()];
-      const double here = 1.0 + (dev.valid() ? w * static_cast<double>(topo.distance(dev, cur)) / local_distance : 0.0);
-      if (acc.vcpus > 0 && acc.load + load <= acc.capacity * (1 + opts_.hysteresis) + eps &&
-          here <= next_nearest_[cur.index()] + w) {
-        settle(t, a, cur, "home node", p);
-        return;
-      }
-    }
     auto score = [&](node_id n) {
       return (static_cast<double>(topo.distance(home, n)) + (dev.valid() ? w * static_cast<double>(topo.distance(dev, n)) : 0.0)) /
              static_cast<double>(local_distance);
@@ -434,7 +513,7 @@ class closer {
       }
     }
 
-    if (choice.valid()) settle(t, a, choice, why, p);
+    if (choice.valid()) settle(view, i, choice, why, p);
     else a.node = choice;
     if (explain) {
       rec.policy = std::string{name()};
@@ -453,14 +532,19 @@ class closer {
   }
 
   // Accounts the task on `choice` and emits what differs from the view.
-  void settle(const pvm_task& t, task_acc& a, node_id choice, std::string_view why, plan& p) {
-    auto& acc = nodes_[choice.index()];
-    acc.load += a.load;
+  // The view's record is read only when something may differ.
+  [[gnu::always_inline]] void settle(const host_view& view, std::size_t i, node_id choice, std::string_view why, plan& p) {
+    task_acc& a = tasks_[i];
+    nodes_[choice.index()].load += a.load;
     const bool unchanged = choice == a.node && a.exact;  // already compared when it was located
     a.node = choice;
     a.accounted = true;
-    if (!unchanged && t.affinity != acc.cpus && !acc.cpus.empty()) p.add(set_task_affinity{t.id, acc.cpus}, std::string{why});
     a.exact = true;
+    if (!unchanged || a.mem != choice) emit(view.tasks[i], choice, unchanged, why, p);
+  }
+  void emit(const pvm_task& t, node_id choice, bool unchanged, std::string_view why, plan& p) {
+    const cpuset& cpus = nodes_[choice.index()].cpus;
+    if (!unchanged && t.affinity != cpus && !cpus.empty()) p.add(set_task_affinity{t.id, cpus}, std::string{why});
     if (t.memory_node != choice) p.add(set_task_memory_node{t.id, choice}, std::string{why});
   }
 
@@ -498,8 +582,11 @@ class closer {
   std::vector<std::uint32_t> members_;
   std::vector<task_acc> tasks_;
   std::vector<double> next_nearest_;  // per node: distance / 10 to the nearest other node
+  std::vector<std::uint8_t> home_unbeatable_;  // see index_topology()
+  std::array<std::uint32_t, 4> stage_count_{};  // tasks per stage, from the last locate pass
   std::vector<std::uint32_t> order_;  // scratch: tasks on overloaded home nodes
   bool planned_ = false;
+  bool grouped_ = false;  // members_ and guests_[].first/count match tasks_[].guest
 };
 
 static_assert(PlacementPolicy<closer>);
