@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <iterator>
 #include <optional>
@@ -152,19 +153,13 @@ class id_set {
   }
 
   // Structural: both are trimmed, so equal sets have the same words wherever they are stored. Two
-  // inline sets compare all their inline words without a loop (unused inline words are zero).
+  // inline sets compare their whole inline storage in one go (unused inline words are zero); kept
+  // small so that it inlines into the callers' loops.
   friend bool operator==(const id_set& a, const id_set& b) noexcept {
     if (a.size_ != b.size_) return false;
-    if (!a.on_heap() && !b.on_heap()) {
-      word diff = 0;
-      for (std::uint32_t i = 0; i < inline_words; ++i) diff |= a.store_.local[i] ^ b.store_.local[i];
-      return diff == 0;
-    }
-    const word* x = a.data();
-    const word* y = b.data();
-    for (std::size_t i = 0; i < a.size_; ++i)
-      if (x[i] != y[i]) return false;
-    return true;
+    if ((a.cap_ | b.cap_) == inline_words)
+      return std::memcmp(a.store_.local, b.store_.local, sizeof a.store_.local) == 0;
+    return equal_words(a.data(), b.data(), a.size_);
   }
 
   // "0-3,8,10-11"; empty set prints as "".
@@ -216,6 +211,11 @@ class id_set {
  private:
   static constexpr std::size_t npos() noexcept { return static_cast<std::size_t>(-1); }
   [[nodiscard]] bool on_heap() const noexcept { return cap_ > inline_words; }
+  [[nodiscard]] static bool equal_words(const word* x, const word* y, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i)
+      if (x[i] != y[i]) return false;
+    return true;
+  }
   [[nodiscard]] word* data() noexcept { return on_heap() ? store_.heap : store_.local; }
   [[nodiscard]] const word* data() const noexcept { return on_heap() ? store_.heap : store_.local; }
 

@@ -116,11 +116,24 @@ class closer {
       for (std::size_t i = 0; i < n_tasks; ++i)
         if (tasks_[i].stage == stage_unplaced) place(view, i, tasks_[i].load, budget, p, log);
     order_.clear();
+    const bool explain = log.enabled();
     for (std::size_t i = 0; i < n_tasks; ++i) {
-      if (tasks_[i].stage != stage_home) continue;
-      const auto& acc = nodes_[tasks_[i].node.index()];
-      if (acc.load > acc.keep_limit) order_.push_back(static_cast<std::uint32_t>(i));
-      else place(view, i, tasks_[i].load, budget, p, log);
+      task_acc& a = tasks_[i];
+      if (a.stage != stage_home) continue;
+      node_acc& acc = nodes_[a.node.index()];
+      if (acc.load > acc.keep_limit) {
+        order_.push_back(static_cast<std::uint32_t>(i));
+        continue;
+      }
+      if (explain) {
+        place(view, i, a.load, budget, p, log);
+        continue;
+      }
+      // place() of a task at home (so accounted there, not an interrupt) whose load is a.load.
+      acc.load -= a.load;
+      a.accounted = false;
+      if (acc.vcpus > 0 && acc.load + a.load <= acc.keep_limit && home_unbeatable(a.dev, a.node)) settle(view, i, a.node, "home node", p);
+      else choose(view, i, budget, p, log);
     }
     if (!order_.empty()) {
       std::stable_sort(order_.begin(), order_.end(),
@@ -255,14 +268,25 @@ class closer {
   // there) and in which stage it is decided; then the tasks grouped by guest (counting sort, redone
   // only when some task's guest changed), so replan() finds a guest's tasks directly.
   void index_tasks(const host_view& view, bool topology_changed) {
-    if (tasks_.size() != view.tasks.size()) grouped_ = false;
-    tasks_.resize(view.tasks.size());
-    stage_count_ = {};
-    for (std::size_t i = 0; i < view.tasks.size(); ++i) {
-      const auto& t = view.tasks[i];
-      auto& a = tasks_[i];
-      const std::uint32_t slot = slot_of(t.guest);
-      if (slot != a.guest) grouped_ = false;
+    const std::size_t n_tasks = view.tasks.size();
+    if (tasks_.size() != n_tasks) grouped_ = false;
+    tasks_.resize(n_tasks);
+    // Raw pointers: the stores into the accounting would otherwise make the compiler reload every
+    // vector's data pointer for each task.
+    const pvm_task* const vt = view.tasks.data();
+    task_acc* const ta = tasks_.data();
+    node_acc* const na = nodes_.data();
+    const std::size_t n_nodes = nodes_.size();
+    const guest_acc* const ga = guests_.data();
+    const std::uint32_t* const slots = slot_by_domain_.data();
+    const std::size_t n_slots = slot_by_domain_.size();
+    std::array<std::uint32_t, 4> count{};
+    bool grouped = grouped_;
+    for (std::size_t i = 0; i < n_tasks; ++i) {
+      const pvm_task& t = vt[i];
+      task_acc& a = ta[i];
+      const std::uint32_t slot = t.guest.valid() && t.guest.index() < n_slots ? slots[t.guest.index()] : npos;
+      grouped = grouped && slot == a.guest;
       a.guest = slot;
       a.load = t.cpu_load;
       const bool same_task = a.id == t.id;
@@ -273,11 +297,29 @@ class closer {
         a.dev = a.dev_index == no_device ? node_id::invalid() : topo_->devices()[a.dev_index].node;
       }
       a.id = t.id;
-      if (!same_task) a.node = node_id::invalid();
       a.irq = t.kind == task_kind::irq;
       a.mem = t.memory_node;
-      locate(a, t);
+      // locate(): tried on the node it was placed on last time first (see current_node()).
+      node_id node = node_id::invalid();
+      bool exact = false;
+      if (same_task && a.node.valid() && a.node.index() < n_nodes) {
+        const cpuset& there = na[a.node.index()].cpus;
+        if (!there.empty() && t.affinity == there) {
+          node = a.node;
+          exact = true;
+        }
+      }
+      if (!exact) node = current_node(t, exact);
+      a.node = node;
+      a.exact = exact;
+      a.accounted = node.valid() && !a.irq;
+      if (a.accounted) na[node.index()].load += a.load;
+      const node_id home = slot != npos ? ga[slot].home : a.dev.valid() ? a.dev : node;  // task_home(a)
+      a.stage = a.irq ? stage_irq : !node.valid() ? stage_unplaced : node == home ? stage_home : stage_away;
+      ++count[a.stage];
     }
+    stage_count_ = count;
+    grouped_ = grouped;
     if (!grouped_) group_by_guest();
   }
   void group_by_guest() {

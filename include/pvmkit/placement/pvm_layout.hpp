@@ -56,9 +56,15 @@ struct pvm_vcpu_layout {
     online.assign(n, 0);
     cpus.assign(n, cpuset{});
     floating.clear();
+    // vCPUs pinned per node are usually pinned to the whole node, in runs of the same node: a set
+    // equal to the previous vCPU's node's (non-empty) CPU set lies in that node, so
+    // single_node() is needed only for the others.
+    node_id last = node_id::invalid();
     for (const auto& v : pvm.vcpus) {
       if (!v.online) continue;
-      const node_id node = single_node(topo, v.hard_affinity);
+      const bool same = last.valid() && v.hard_affinity == topo.node(last).cpus && !v.hard_affinity.empty();
+      const node_id node = same ? last : single_node(topo, v.hard_affinity);
+      last = node;
       if (!node.valid()) {
         floating.push_back(v.id);
         continue;
