@@ -153,9 +153,9 @@ class id_set {
   }
 
   // Structural: both are trimmed, so equal sets have the same words wherever they are stored. Two
-  // inline sets compare their whole inline storage in one go (unused inline words are zero); kept
-  // small so that it inlines into the callers' loops.
-  friend bool operator==(const id_set& a, const id_set& b) noexcept {
+  // inline sets compare their whole inline storage in one go (unused inline words are zero); always
+  // inlined: a snapshot comparison calls it once per task.
+  [[gnu::always_inline]] friend bool operator==(const id_set& a, const id_set& b) noexcept {
     if (a.size_ != b.size_) return false;
     if ((a.cap_ | b.cap_) == inline_words)
       return std::memcmp(a.store_.local, b.store_.local, sizeof a.store_.local) == 0;

@@ -117,10 +117,15 @@ class closer {
         if (tasks_[i].stage == stage_unplaced) place(view, i, tasks_[i].load, budget, p, log);
     order_.clear();
     const bool explain = log.enabled();
+    // Raw pointers: nothing in this pass resizes these tables, which the compiler cannot see
+    // through the calls to choose().
+    task_acc* const ta = tasks_.data();
+    node_acc* const na = nodes_.data();
+    const std::uint8_t* const unbeatable = home_unbeatable_.data();
     for (std::size_t i = 0; i < n_tasks; ++i) {
-      task_acc& a = tasks_[i];
+      task_acc& a = ta[i];
       if (a.stage != stage_home) continue;
-      node_acc& acc = nodes_[a.node.index()];
+      node_acc& acc = na[a.node.index()];
       if (acc.load > acc.keep_limit) {
         order_.push_back(static_cast<std::uint32_t>(i));
         continue;
@@ -129,11 +134,21 @@ class closer {
         place(view, i, a.load, budget, p, log);
         continue;
       }
-      // place() of a task at home (so accounted there, not an interrupt) whose load is a.load.
-      acc.load -= a.load;
+      // place() of a task at home (so accounted there, not an interrupt) whose load is a.load;
+      // settle() inlined. The same arithmetic, in the same order, as place().
+      const double without = acc.load - a.load;
+      acc.load = without;
       a.accounted = false;
-      if (acc.vcpus > 0 && acc.load + a.load <= acc.keep_limit && home_unbeatable(a.dev, a.node)) settle(view, i, a.node, "home node", p);
-      else choose(view, i, budget, p, log);
+      const std::size_t row = a.dev.valid() ? a.dev.index() : n_nodes;
+      if (acc.vcpus > 0 && without + a.load <= acc.keep_limit && unbeatable[row * n_nodes + a.node.index()] != 0) {
+        acc.load = without + a.load;
+        a.accounted = true;
+        const bool unchanged = a.exact;
+        a.exact = true;
+        if (!unchanged || a.mem != a.node) emit(view.tasks[i], a.node, unchanged, "home node", p);
+      } else {
+        choose(view, i, budget, p, log);
+      }
     }
     if (!order_.empty()) {
       std::stable_sort(order_.begin(), order_.end(),
