@@ -8,6 +8,8 @@
 //   journal_recovery     state_journal::open of a 10,000-key store (log only; snapshot + empty log)
 //   store_restart_10k    the store process restarted on a 10,000-key journal, to serving
 //   kill9_cycles         kill -9 at a random instant while a client writes; acknowledged writes lost
+#include "line_client.hpp"
+
 #include <pvmkit/core/clock.hpp>
 #include <pvmkit/core/json_writer.hpp>
 #include <pvmkit/linux/process_backend.hpp>
@@ -61,44 +63,7 @@ void stats(json_writer& w, const char* name, std::vector<double> v, const char* 
   w.end_object();
 }
 
-// A client connection with line replies.
-class conn {
- public:
-  explicit conn(const std::string& path) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    // The listening socket outlives the component (the backend owns it): a request queued in
-    // the backlog of a killed instance is answered only by the next one. Give up after 1 s.
-    timeval tv{1, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~conn() { ::close(fd_); }
-  conn(const conn&) = delete;
-  conn& operator=(const conn&) = delete;
-  // Sends a line and returns the reply line ("" if the peer went away).
-  std::string ask(const std::string& line) {
-    if (!ok_) return {};
-    const std::string out = line + "\n";
-    if (::send(fd_, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) return ok_ = false, std::string{};
-    while (buf_.find('\n') == std::string::npos) {
-      char b[4096];
-      const ssize_t n = ::read(fd_, b, sizeof b);
-      if (n <= 0) return ok_ = false, std::string{};
-      buf_.append(b, static_cast<std::size_t>(n));
-    }
-    const auto nl = buf_.find('\n');
-    std::string r = buf_.substr(0, nl);
-    buf_.erase(0, nl + 1);
-    return r;
-  }
-
- private:
-  int fd_;
-  bool ok_ = false;
-  std::string buf_;
-};
+using conn = pvmkit::examples::line_client;
 
 bool served(const std::string& path) { return conn(path).ask("ping").starts_with("pong"); }
 

@@ -1,5 +1,6 @@
 // Fault injection on the example pVM (real processes): kill -9 at random instants, SIGSTOP as a
 // hang, a leaking component, a component that crashes at start.
+#include "line_client.hpp"
 #include "pvm_runner.hpp"
 
 #include <pvmkit/linux/process_backend.hpp>
@@ -33,40 +34,7 @@ std::string scratch(const char* tag) {
   return d.string();
 }
 
-class conn {
- public:
-  explicit conn(const std::string& path) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    // The listening socket outlives the component (the backend owns it): a request queued in
-    // the backlog of a killed instance is answered only by the next one. Give up after 1 s.
-    timeval tv{1, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~conn() { ::close(fd_); }
-  conn(const conn&) = delete;
-  conn& operator=(const conn&) = delete;
-  std::string ask(const std::string& line) {
-    const std::string out = line + "\n";
-    if (!ok_ || ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) return {};
-    while (buf_.find('\n') == std::string::npos) {
-      char b[1024];
-      const ssize_t n = ::read(fd_, b, sizeof b);
-      if (n <= 0) return ok_ = false, std::string{};
-      buf_.append(b, static_cast<std::size_t>(n));
-    }
-    std::string r = buf_.substr(0, buf_.find('\n'));
-    buf_.erase(0, r.size() + 1);
-    return r;
-  }
-
- private:
-  int fd_;
-  bool ok_ = false;
-  std::string buf_;
-};
+using conn = pvmkit::examples::line_client;
 
 bool ready(linux_process::process_backend& b) {
   const auto end = std::chrono::steady_clock::now() + 3s;
