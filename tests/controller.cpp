@@ -17,7 +17,8 @@ std::string digest(const host_view& v) {
   auto dom = [&](const domain_state& d) {
     out += "dom" + std::to_string(d.id.value()) + "[";
     for (const auto& vc : d.vcpus) out += (vc.online ? "+" : "-") + vc.hard_affinity.to_string() + " ";
-    out += "t=" + std::to_string(d.memory_target.count()) + " n=" + d.node_affinity.to_string() + " m=";
+    out += "t=" + std::to_string(d.memory_target.count()) + " n=" + d.node_affinity.to_string() +
+           " cap=" + (d.cpu_cap ? std::to_string(*d.cpu_cap) : "-") + " m=";
     for (auto b : d.memory_per_node) out += std::to_string(b.count()) + ",";
     out += "]";
   };
@@ -37,14 +38,15 @@ struct host_fixture {
   task_id t1 = host.add_task({.name = "vif2.0-q0-guest-rx", .kind = task_kind::net_backend, .guest = g1});
 };
 
-// A multi-step plan touching every kind of action, one object twice.
-plan eight_step_plan(const host_fixture& f) {
+// A nine-step plan touching every kind of action, one object twice.
+plan every_action_plan(const host_fixture& f) {
   plan p;
   p.add(set_vcpu_affinity{pvm_domain, vcpu_id{0}, cpuset::range(0, 4)}, "pVM vCPU 0 to node 0");
   p.add(set_vcpu_affinity{pvm_domain, vcpu_id{1}, cpuset::range(4, 8)}, "pVM vCPU 1 to node 1");
   p.add(set_vcpu_online{pvm_domain, vcpu_id{3}, false}, "shrink");
   p.add(set_node_affinity{pvm_domain, nodeset{node_id{1}}}, "pVM memory on node 1");
   p.add(set_memory_target{pvm_domain, 2_GiB}, "grow");
+  p.add(set_cpu_cap{pvm_domain, 250}, "cap");
   p.add(set_task_affinity{f.t0, cpuset::range(0, 4)}, "task near guest 0");
   p.add(set_task_memory_node{f.t1, node_id{1}}, "buffers near guest 1");
   p.add(set_vcpu_affinity{pvm_domain, vcpu_id{0}, cpuset{cpu_id{1}}}, "pVM vCPU 0 again");
@@ -58,7 +60,7 @@ bool is_mutation(const mock_call& c) { return c.name.rfind("set_", 0) == 0; }
 TEST_CASE("a plan applied without failures leaves the host exactly as planned") {
   host_fixture f;
   const host_view before = f.host.state();
-  const plan p = eight_step_plan(f);
+  const plan p = every_action_plan(f);
   const auto report = apply_plan(f.host, before, p);
   CHECK(report.ok());
   CHECK(report.applied == p.size());
@@ -73,14 +75,14 @@ TEST_CASE("a plan applied without failures leaves the host exactly as planned") 
 
 TEST_CASE("a failure injected at every step leaves the host exactly as before") {
   host_fixture probe;
-  const std::size_t steps = eight_step_plan(probe).size();
+  const std::size_t steps = every_action_plan(probe).size();
   for (std::size_t k = 0; k < steps; ++k) {
     CAPTURE(k);
     host_fixture f;
     const host_view before = f.host.state();
     std::size_t seen = 0;
     f.host.fail_when([&](const mock_call& c) { return is_mutation(c) && seen++ == k; });
-    const auto report = apply_plan(f.host, before, eight_step_plan(f));
+    const auto report = apply_plan(f.host, before, every_action_plan(f));
     CHECK_FALSE(report.ok());
     CHECK(report.failed_step == std::optional<std::size_t>{k});
     CHECK(report.error == errc::injected_failure);
@@ -98,7 +100,7 @@ TEST_CASE("an undo that fails too is recorded, and everything else is undone") {
       CAPTURE(stuck);
       host_fixture f;
       const host_view before = f.host.state();
-      const plan p = eight_step_plan(f);
+      const plan p = every_action_plan(f);
       std::size_t seen = 0;
       // Calls: steps 0..k (k fails), then undos k-1 .. 0; the undo of `stuck` is call k + (k - stuck).
       f.host.fail_when([&](const mock_call& c) {
@@ -135,6 +137,34 @@ TEST_CASE("a plan naming an unknown object is refused before anything is applied
   const auto report = apply_plan(f.host, before, p);
   CHECK(report.failed_step == std::optional<std::size_t>{1});
   CHECK(report.error == errc::invalid_argument);
+  CHECK(report.applied == 0);
+  CHECK(f.host.calls().empty());
+}
+
+namespace {
+// The mock without its CpuCapControl capability: what a backend that cannot cap looks like.
+struct uncapped_host {
+  mock_host& inner;
+  result<std::shared_ptr<const pvmkit::topology>> topology() { return inner.topology(); }
+  result<host_view> snapshot() { return inner.snapshot(); }
+  result<void> set_vcpu_affinity(domain_id d, vcpu_id v, const cpuset& c) { return inner.set_vcpu_affinity(d, v, c); }
+  result<void> set_vcpu_online(domain_id d, vcpu_id v, bool on) { return inner.set_vcpu_online(d, v, on); }
+  result<void> set_memory_target(domain_id d, bytes t) { return inner.set_memory_target(d, t); }
+  result<void> set_node_affinity(domain_id d, const nodeset& n) { return inner.set_node_affinity(d, n); }
+};
+static_assert(Backend<uncapped_host> && !CpuCapControl<uncapped_host>);
+}  // namespace
+
+TEST_CASE("a cap on a backend that cannot cap is refused as not supported, before anything is applied") {
+  host_fixture f;
+  uncapped_host b{f.host};
+  const host_view before = f.host.state();
+  plan p;
+  p.add(set_vcpu_affinity{pvm_domain, vcpu_id{0}, cpuset::range(0, 4)}, "fine");
+  p.add(set_cpu_cap{pvm_domain, 200}, "cap");
+  const auto report = apply_plan(b, before, p);
+  CHECK(report.failed_step == std::optional<std::size_t>{1});
+  CHECK(report.error == errc::not_supported);
   CHECK(report.applied == 0);
   CHECK(f.host.calls().empty());
 }

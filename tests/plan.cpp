@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 
 using namespace pvmkit;
@@ -19,7 +20,8 @@ TEST_CASE("projection applies actions to a snapshot; inverse undoes them") {
                           set_memory_target{pvm_domain, 1_GiB},
                           set_node_affinity{g, nodeset{node_id{0}, node_id{1}}},
                           set_task_affinity{t, cpuset{cpu_id{3}}},
-                          set_task_memory_node{t, node_id{1}}};
+                          set_task_memory_node{t, node_id{1}},
+                          set_cpu_cap{pvm_domain, 250}};
   host_view v = before;
   for (const auto& a : steps) {
     auto undo = inverse(v, a);
@@ -39,6 +41,13 @@ TEST_CASE("projection applies actions to a snapshot; inverse undoes them") {
   CHECK(v.guests[0].node_affinity.size() == 2);
   CHECK(v.tasks[0].affinity == cpuset{cpu_id{3}});
   CHECK(v.tasks[0].memory_node == node_id{1});
+  CHECK(v.pvm.cpu_cap == std::optional<unsigned>{250});
+  CHECK(before.pvm.cpu_cap == std::optional<unsigned>{0});  // the mock can cap, and starts uncapped
+
+  // A view whose backend cannot cap has no value to return to: the cap cannot be undone.
+  host_view no_caps = before;
+  no_caps.pvm.cpu_cap.reset();
+  CHECK_FALSE(inverse(no_caps, set_cpu_cap{pvm_domain, 100}).has_value());
 
   host_view untouched = before;
   CHECK_FALSE(project(untouched, set_task_affinity{task_id{9}, cpuset{cpu_id{0}}}));
@@ -51,13 +60,15 @@ TEST_CASE("plans print as JSON with their reasons") {
   plan p;
   p.add(set_vcpu_affinity{pvm_domain, vcpu_id{2}, cpuset::range(0, 4)}, "pin to node 0");
   p.add(set_task_memory_node{task_id{7}, node_id{1}}, "buffers on the guest's node");
-  CHECK(p.size() == 2);
+  p.add(set_cpu_cap{pvm_domain, 350}, "3.5 cores of demand");
+  CHECK(p.size() == 3);
   CHECK(to_json(p) ==
         R"([{"do":{"action":"set_vcpu_affinity","domain":0,"vcpu":2,"cpus":"0-3"},"reason":"pin to node 0"},)"
-        R"({"do":{"action":"set_task_memory_node","task":7,"node":1},"reason":"buffers on the guest's node"}])");
+        R"({"do":{"action":"set_task_memory_node","task":7,"node":1},"reason":"buffers on the guest's node"},)"
+        R"({"do":{"action":"set_cpu_cap","domain":0,"percent":350},"reason":"3.5 cores of demand"}])");
   plan q;
   q.append(p);
   q.append(p);
-  CHECK(q.size() == 4);
-  CHECK(q.steps()[2] == p.steps()[0]);
+  CHECK(q.size() == 6);
+  CHECK(q.steps()[3] == p.steps()[0]);
 }

@@ -40,7 +40,10 @@ result<void> dispatch(B& backend, const action& a) {
         else if constexpr (std::is_same_v<T, set_vcpu_online>) return backend.set_vcpu_online(x.domain, x.vcpu, x.online);
         else if constexpr (std::is_same_v<T, set_memory_target>) return backend.set_memory_target(x.domain, x.target);
         else if constexpr (std::is_same_v<T, set_node_affinity>) return backend.set_node_affinity(x.domain, x.nodes);
-        else if constexpr (TaskPlacement<B>) {
+        else if constexpr (std::is_same_v<T, set_cpu_cap>) {
+          if constexpr (CpuCapControl<B>) return backend.set_cpu_cap(x.domain, x.percent);
+          else return unexpected{errc::not_supported};
+        } else if constexpr (TaskPlacement<B>) {
           if constexpr (std::is_same_v<T, set_task_affinity>) return backend.set_task_affinity(x.task, x.cpus);
           else return backend.set_task_memory_node(x.task, x.node);
         } else {
@@ -65,9 +68,11 @@ apply_report apply_plan(B& backend, const host_view& before, const plan& p) {
   host_view view = before;
   for (std::size_t i = 0; i < steps.size(); ++i) {
     auto inv = inverse(view, steps[i].what);
-    if (!inv || (!TaskPlacement<B> && is_task_action(steps[i].what))) {
+    const bool unsupported = (!TaskPlacement<B> && is_task_action(steps[i].what)) ||
+                             (!CpuCapControl<B> && is_cap_action(steps[i].what));
+    if (!inv || unsupported) {
       report.failed_step = i;
-      report.error = make_error_code(inv ? errc::not_supported : errc::invalid_argument);
+      report.error = make_error_code(unsupported ? errc::not_supported : errc::invalid_argument);
       report.rolled_back = true;  // nothing was applied
       return report;
     }

@@ -39,6 +39,14 @@ struct set_node_affinity {
   nodeset nodes;
   friend bool operator==(const set_node_affinity&, const set_node_affinity&) = default;
 };
+// A cap on the CPU time a domain may use in all, in percent of one pCPU (0 = no cap): Xen's
+// scheduler cap (credit and credit2). It bounds the pVM's cores in fractions of a core, which
+// whole vCPUs cannot.
+struct set_cpu_cap {
+  domain_id domain;
+  unsigned percent = 0;
+  friend bool operator==(const set_cpu_cap&, const set_cpu_cap&) = default;
+};
 struct set_task_affinity {
   task_id task;
   cpuset cpus;
@@ -51,18 +59,21 @@ struct set_task_memory_node {
 };
 
 using action = std::variant<set_vcpu_affinity, set_vcpu_online, set_memory_target, set_node_affinity,
-                            set_task_affinity, set_task_memory_node>;
+                            set_task_affinity, set_task_memory_node, set_cpu_cap>;
 
 [[nodiscard]] inline std::string_view action_name(const action& a) noexcept {
   constexpr std::string_view names[] = {"set_vcpu_affinity", "set_vcpu_online",   "set_memory_target",
-                                        "set_node_affinity", "set_task_affinity", "set_task_memory_node"};
+                                        "set_node_affinity", "set_task_affinity", "set_task_memory_node",
+                                        "set_cpu_cap"};
   return names[a.index()];
 }
 
-// Task actions need the TaskPlacement capability; the rest every Backend has.
+// Task actions need the TaskPlacement capability, caps the CpuCapControl one; the rest every
+// Backend has.
 [[nodiscard]] inline bool is_task_action(const action& a) noexcept {
   return std::holds_alternative<set_task_affinity>(a) || std::holds_alternative<set_task_memory_node>(a);
 }
+[[nodiscard]] inline bool is_cap_action(const action& a) noexcept { return std::holds_alternative<set_cpu_cap>(a); }
 
 struct plan_step {
   action what;
@@ -96,6 +107,7 @@ inline void write_action(json_writer& w, const action& a) {
         if constexpr (std::is_same_v<T, set_vcpu_online>) w.field("vcpu", std::uint64_t{x.vcpu.value()}).field("online", x.online);
         if constexpr (std::is_same_v<T, set_memory_target>) w.field("bytes", x.target.count());
         if constexpr (std::is_same_v<T, set_node_affinity>) w.field("nodes", x.nodes.to_string());
+        if constexpr (std::is_same_v<T, set_cpu_cap>) w.field("percent", std::uint64_t{x.percent});
         if constexpr (std::is_same_v<T, set_task_affinity>) w.field("cpus", x.cpus.to_string());
         if constexpr (std::is_same_v<T, set_task_memory_node>) w.field("node", std::uint64_t{x.node.value()});
       },
@@ -131,6 +143,10 @@ inline void write_action(json_writer& w, const action& a) {
           if (!d) return std::nullopt;
           if constexpr (std::is_same_v<T, set_memory_target>) return set_memory_target{x.domain, d->memory_target};
           if constexpr (std::is_same_v<T, set_node_affinity>) return set_node_affinity{x.domain, d->node_affinity};
+          if constexpr (std::is_same_v<T, set_cpu_cap>) {
+            if (!d->cpu_cap) return std::nullopt;  // the backend reports no cap: nothing to return to
+            return set_cpu_cap{x.domain, *d->cpu_cap};
+          }
           if constexpr (std::is_same_v<T, set_vcpu_affinity> || std::is_same_v<T, set_vcpu_online>) {
             const vcpu_state* v = d->find_vcpu(x.vcpu);
             if (!v) return std::nullopt;
@@ -159,6 +175,7 @@ inline bool project(host_view& view, const action& a) {
           if (!d) return false;
           if constexpr (std::is_same_v<T, set_memory_target>) d->memory_target = x.target;
           if constexpr (std::is_same_v<T, set_node_affinity>) d->node_affinity = x.nodes;
+          if constexpr (std::is_same_v<T, set_cpu_cap>) d->cpu_cap = x.percent;
           if constexpr (std::is_same_v<T, set_vcpu_affinity> || std::is_same_v<T, set_vcpu_online>) {
             if (x.vcpu.index() >= d->vcpus.size()) return false;
             auto& v = d->vcpus[x.vcpu.index()];

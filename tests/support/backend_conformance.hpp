@@ -14,6 +14,7 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 
 namespace pvmkit::conformance {
@@ -26,6 +27,7 @@ inline std::string affinity_digest(const host_view& v, domain_id d) {
   for (const auto& vc : dom->vcpus)
     out += std::to_string(vc.id.value()) + (vc.online ? "+" : "-") + vc.hard_affinity.to_string() + ";";
   out += "nodes=" + dom->node_affinity.to_string() + ";target=" + std::to_string(dom->memory_target.count());
+  out += ";cap=" + (dom->cpu_cap ? std::to_string(*dom->cpu_cap) : std::string{"none"});
   return out;
 }
 
@@ -97,6 +99,30 @@ TEST_CASE_TEMPLATE_DEFINE("backend conformance", F, pvmkit_backend_conformance) 
     REQUIRE(b.set_node_affinity(guest, dom->node_affinity).has_value());
   }
 
+  if constexpr (CpuCapControl<B>) {
+    SUBCASE("CPU cap: set, read back, refused when impossible, restored") {
+      const auto* dom = before.find_domain(guest);
+      REQUIRE(dom);
+      REQUIRE_MESSAGE(dom->cpu_cap.has_value(), "a backend that can cap must report the cap in its snapshot");
+      const unsigned old = *dom->cpu_cap;
+      const unsigned want = old == 50 ? 60 : 50;
+      REQUIRE(b.set_cpu_cap(guest, want).has_value());
+      auto capped = b.snapshot();
+      REQUIRE(capped.has_value());
+      CHECK(capped->find_domain(guest)->cpu_cap == std::optional<unsigned>{want});
+      CHECK(b.set_cpu_cap(unused_domain(before), 50).error() == errc::unknown_domain);
+      const auto too_much = static_cast<unsigned>(100 * dom->vcpus.size() + 100);
+      CHECK(b.set_cpu_cap(guest, too_much).error() == errc::invalid_argument);
+      auto still = b.snapshot();
+      REQUIRE(still.has_value());
+      CHECK(still->find_domain(guest)->cpu_cap == std::optional<unsigned>{want});
+      REQUIRE(b.set_cpu_cap(guest, old).has_value());
+      auto restored = b.snapshot();
+      REQUIRE(restored.has_value());
+      CHECK(affinity_digest(*restored, guest) == affinity_digest(before, guest));
+    }
+  }
+
   SUBCASE("requests a hypervisor would refuse are refused, and change nothing") {
     const domain_id ghost = unused_domain(before);
     CHECK(b.set_vcpu_affinity(ghost, vcpu_id{0}, t.cpus()).error() == errc::unknown_domain);
@@ -127,12 +153,13 @@ TEST_CASE_TEMPLATE_DEFINE("backend conformance", F, pvmkit_backend_conformance) 
     plan p;
     p.add(set_vcpu_affinity{guest, vcpu_id{0}, t.nodes().front().cpus}, "conformance: a valid step");
     p.add(set_node_affinity{guest, nodeset{t.nodes().front().id}}, "conformance: a valid step");
+    if constexpr (CpuCapControl<B>) p.add(set_cpu_cap{guest, dom->cpu_cap == 70U ? 80U : 70U}, "conformance: a valid step");
     cpuset bad;
     bad.insert(missing_cpu(t));
     p.add(set_vcpu_affinity{guest, vcpu_id{0}, bad}, "conformance: a step the backend must refuse");
     const auto report = apply_plan(b, before, p);
     CHECK_FALSE(report.ok());
-    CHECK(report.failed_step == std::optional<std::size_t>{2});
+    CHECK(report.failed_step == std::optional<std::size_t>{p.size() - 1});
     CHECK(report.rolled_back);
     CHECK(report.applied == 0);
     auto after = b.snapshot();

@@ -56,6 +56,13 @@ concept TaskPlacement = Backend<B> && requires(B& b, task_id t, const cpuset& cp
   { b.set_task_memory_node(t, n) } -> std::same_as<result<void>>;
 };
 
+// A cap on a domain's total CPU time, in percent of one pCPU (0 = none), reported back in
+// domain_state::cpu_cap by snapshot().
+template <class B>
+concept CpuCapControl = Backend<B> && requires(B& b, domain_id d, unsigned percent) {
+  { b.set_cpu_cap(d, percent) } -> std::same_as<result<void>>;
+};
+
 // A machine page frame and the node it lives on.
 struct page_frame {
   std::uint64_t frame = 0;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +40,9 @@ struct domain_state {
   bytes max_memory;
   nodeset node_affinity;
   node_id home_node;  // where the guest's memory and vCPUs mostly are; invalid for the pVM
+  // CPU time the domain may use in all, in percent of one pCPU (Xen's scheduler cap; 0 = no cap).
+  // Empty when the backend cannot cap, so policies know not to ask for one.
+  std::optional<unsigned> cpu_cap;
   io_load io;
 
   [[nodiscard]] bytes memory() const noexcept {

@@ -75,6 +75,7 @@ class mock_host {
     d.view.max_memory = t.total_memory();
     d.view.memory_target = pages{total(d)}.to_bytes();
     for (const auto& n : t.nodes()) d.view.node_affinity.insert(n.id);
+    d.view.cpu_cap = 0;
     doms_.push_back(std::move(d));
   }
 
@@ -107,6 +108,7 @@ class mock_host {
     d.view.max_memory = d.view.memory_target;
     d.view.node_affinity.insert(spec.home);
     d.view.home_node = spec.home;
+    d.view.cpu_cap = 0;
     d.recycles = spec.recycles_rx_pages;
     doms_.push_back(std::move(d));
     return doms_.back().view.id;
@@ -270,6 +272,18 @@ class mock_host {
     for (node_id n : nodes)
       if (!topo_->has_node(n)) return fail(errc::unknown_node);
     dom->view.node_affinity = nodes;
+    return {};
+  }
+
+  // ---- CpuCapControl ---------------------------------------------------------------------------
+
+  // Like Xen's credit2: a cap above 100 % per vCPU of the domain means nothing and is refused.
+  result<void> set_cpu_cap(domain_id d, unsigned percent) {
+    if (auto e = enter("set_cpu_cap", args(d) + " percent=" + std::to_string(percent))) return unexpected{e};
+    auto* dom = find(d);
+    if (!dom) return fail(errc::unknown_domain);
+    if (percent > 100 * dom->view.vcpus.size()) return fail(errc::invalid_argument);
+    dom->view.cpu_cap = percent;
     return {};
   }
 
@@ -533,5 +547,6 @@ static_assert(Backend<mock_host>);
 static_assert(TaskPlacement<mock_host>);
 static_assert(FlipPoolControl<mock_host>);
 static_assert(ComponentControl<mock_host>);
+static_assert(CpuCapControl<mock_host>);
 
 }  // namespace pvmkit

@@ -108,6 +108,11 @@ class linux_pvm_backend {
   result<void> set_vcpu_online(domain_id d, vcpu_id v, bool on) { return inner_.set_vcpu_online(d, v, on); }
   result<void> set_memory_target(domain_id d, bytes target) { return inner_.set_memory_target(d, target); }
   result<void> set_node_affinity(domain_id d, const nodeset& nodes) { return inner_.set_node_affinity(d, nodes); }
+  result<void> set_cpu_cap(domain_id d, unsigned percent)
+    requires CpuCapControl<Inner>
+  {
+    return inner_.set_cpu_cap(d, percent);
+  }
 
   // ---- TaskPlacement ----------------------------------------------------------------------------
 

@@ -57,6 +57,8 @@ enum class libxl_call {
   set_memory_target,
   set_nodeaffinity,
   bitmap_alloc,
+  sched_params_get,
+  sched_params_set,
 };
 
 [[nodiscard]] constexpr const char* libxl_call_name(libxl_call c) noexcept {
@@ -74,6 +76,8 @@ enum class libxl_call {
     case libxl_call::set_memory_target: return "libxl_set_memory_target";
     case libxl_call::set_nodeaffinity: return "libxl_domain_set_nodeaffinity";
     case libxl_call::bitmap_alloc: return "libxl_bitmap_alloc";
+    case libxl_call::sched_params_get: return "libxl_domain_sched_params_get";
+    case libxl_call::sched_params_set: return "libxl_domain_sched_params_set";
   }
   return "libxl";
 }
@@ -111,7 +115,8 @@ class libxl_category_impl final : public std::error_category {
       detail::libxl_category_impl{libxl_call::get_memory_target}, detail::libxl_category_impl{libxl_call::get_nodeaffinity},
       detail::libxl_category_impl{libxl_call::set_vcpuaffinity}, detail::libxl_category_impl{libxl_call::set_vcpuonline},
       detail::libxl_category_impl{libxl_call::set_memory_target}, detail::libxl_category_impl{libxl_call::set_nodeaffinity},
-      detail::libxl_category_impl{libxl_call::bitmap_alloc},
+      detail::libxl_category_impl{libxl_call::bitmap_alloc},     detail::libxl_category_impl{libxl_call::sched_params_get},
+      detail::libxl_category_impl{libxl_call::sched_params_set},
   };
   return cats[static_cast<std::size_t>(c)];
 }
@@ -286,6 +291,24 @@ class xen_backend {
     for (node_id n : nodes) libxl_bitmap_set(&map.b, static_cast<int>(n.value()));
     const int rc = libxl_domain_set_nodeaffinity(ctx(), d.value(), &map.b);
     if (rc) return unexpected{make_libxl_error(libxl_call::set_nodeaffinity, rc)};
+    return {};
+  }
+
+  // ---- CpuCapControl ----------------------------------------------------------------------------
+
+  // The scheduler's cap on the domain's CPU time (credit and credit2; xl sched-credit2 -c). Only
+  // the cap is passed: libxl leaves every parameter at its _DEFAULT value untouched.
+  result<void> set_cpu_cap(domain_id d, unsigned percent) {
+    auto vcpus = list_vcpus(d);
+    if (!vcpus) return unexpected{vcpus.error()};
+    // Both schedulers refuse a cap above 100 % per vCPU; say so before asking.
+    if (percent > 100 * vcpus->size()) return unexpected{errc::invalid_argument};
+    libxl_domain_sched_params params;
+    libxl_domain_sched_params_init(&params);
+    params.cap = static_cast<int>(percent);
+    const int rc = libxl_domain_sched_params_set(ctx(), d.value(), &params);
+    libxl_domain_sched_params_dispose(&params);
+    if (rc) return unexpected{make_libxl_error(libxl_call::sched_params_set, rc)};
     return {};
   }
 
@@ -478,6 +501,17 @@ class xen_backend {
     for (std::size_t i = 0; i < std::size_t{nodes.b.size} * 8 && i < topo.node_count(); ++i)
       if (libxl_bitmap_test(&nodes.b, static_cast<int>(i))) d.node_affinity.insert(node_id{static_cast<node_id::rep>(i)});
     d.node_affinity &= all_nodes;
+    {
+      libxl_domain_sched_params params;
+      libxl_domain_sched_params_init(&params);
+      const int rc = libxl_domain_sched_params_get(ctx(), di.domid, &params);
+      const int cap = params.cap;
+      libxl_domain_sched_params_dispose(&params);
+      if (rc == ERROR_DOMAIN_NOTFOUND) return unexpected{errc::unknown_domain};
+      if (rc) return unexpected{make_libxl_error(libxl_call::sched_params_get, rc)};
+      // A scheduler without caps (RTDS, null) leaves the field at its default: no cap to report.
+      if (cap >= 0) d.cpu_cap = static_cast<unsigned>(cap);
+    }
     // libxl exposes no per-node page counts for a domain (only `xl debug-keys u` prints them to
     // the console ring), so memory_per_node stays empty: backend_traits says so.
     if (d.id != pvm_domain) d.home_node = home_node_of(d, topo);
@@ -511,5 +545,6 @@ struct backend_traits<xen_backend> {
 };
 
 static_assert(Backend<xen_backend>);
+static_assert(CpuCapControl<xen_backend>);
 
 }  // namespace pvmkit

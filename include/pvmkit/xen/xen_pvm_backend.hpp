@@ -20,5 +20,6 @@ using xen_pvm_backend = linux_pvm_backend<xen_backend>;
 
 static_assert(Backend<xen_pvm_backend>);
 static_assert(TaskPlacement<xen_pvm_backend>);
+static_assert(CpuCapControl<xen_pvm_backend>);
 
 }  // namespace pvmkit
