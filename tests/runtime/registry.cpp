@@ -61,6 +61,11 @@ TEST_CASE("registry: parameters reach the options") {
   CHECK(cd->config().base_memory == 1_GiB);
   CHECK(cd->config().max_vcpus_per_node == 6);
   CHECK(cd->config().guest_memory == 16_MiB);
+  auto capped = make_sizing("closer_dynamic:cap_utilisation=0.75,cap_binding=0.9,cap_floor_percent=25");
+  REQUIRE(capped.target<sizing::closer_dynamic>());
+  CHECK(capped.target<sizing::closer_dynamic>()->config().cap_utilisation == doctest::Approx(0.75));
+  CHECK(capped.target<sizing::closer_dynamic>()->config().cap_binding == doctest::Approx(0.9));
+  CHECK(capped.target<sizing::closer_dynamic>()->config().cap_floor_percent == 25);
 }
 
 TEST_CASE("registry: unknown names list the valid ones") {
@@ -110,4 +115,7 @@ TEST_CASE("registry: out-of-range values are rejected by the policy's own checks
   CHECK(contains(error_of([] { (void)make_sizing("static_fixed:vcpus=0"); }), "vcpus must be at least 1"));
   CHECK(contains(error_of([] { (void)make_sizing("closer_dynamic:min_vcpus_per_node=0"); }), "min_vcpus_per_node"));
   CHECK(contains(error_of([] { (void)make_sizing("closer_dynamic:memory_granularity=1B"); }), "memory_granularity"));
+  CHECK(contains(error_of([] { (void)make_sizing("closer_dynamic:cap_utilisation=1.5"); }),
+                 "cap_utilisation must be 0 (no cap) or in (0, 1]"));
+  CHECK(contains(error_of([] { (void)make_sizing("closer_dynamic:cap_floor_percent=0"); }), "cap_floor_percent"));
 }

@@ -2,7 +2,10 @@
 
 #include <pvmkit/sim/default_scenario.hpp>
 #include <pvmkit/sim/engine.hpp>
+#include <pvmkit/placement/closer.hpp>
 #include <pvmkit/sim/model.hpp>
+#include <pvmkit/sim/report.hpp>
+#include <pvmkit/sizing/closer_dynamic.hpp>
 
 #include <doctest/doctest.h>
 
@@ -122,6 +125,28 @@ TEST_CASE("demand above a node's capacity queues, and the queue drains when dema
   CHECK(b.delay_p99_ms == doctest::Approx(1000 * 256 * 2e-6).epsilon(0.01));  // a full ring at 1 core
 }
 
+TEST_CASE("a CPU cap bounds the pVM's CPU time over all its vCPUs; the cores held are the cap") {
+  // 1.5 cores of demand for 10 s on node 0, then 0.2 cores; 2 vCPUs per node (4 online) capped at 1.2 cores.
+  auto pts = std::make_shared<std::vector<trace_point>>(std::vector<trace_point>{{0, {750000, 0}}, {10, {100000, 0}}});
+  const auto s = two_nodes({guest("g", 0, trace_load{pts})}, 30);
+  const auto r = simulate(s, controlled_by(test::fixed_capped_sizing{2, 120}, test::home_placement{}), "capped");
+  REQUIRE(r.series.size() == 30);
+  for (std::size_t i = 0; i < 10; ++i) {
+    CHECK(r.series[i].served_cores == doctest::Approx(1.2));  // the cap binds, not the 2 local vCPUs
+    CHECK(r.series[i].allocated_cores == doctest::Approx(1.2));
+  }
+  // 3 core-seconds queued drain at 1.0 core/s on top of the new 0.2.
+  CHECK(r.series[11].served_cores == doctest::Approx(1.2));
+  CHECK(r.series[14].served_cores == doctest::Approx(0.2));
+  CHECK(r.served_pct == doctest::Approx(100));
+  CHECK(r.cores_allocated_mean == doctest::Approx(1.2));
+  // Uncapped, the same vCPUs serve the 1.5 cores at once and hold all 4 cores.
+  const auto u = simulate(s, controlled_by(test::fixed_per_node_sizing{2}, test::home_placement{}), "uncapped");
+  CHECK(u.series[5].served_cores == doctest::Approx(1.5));
+  CHECK(u.cores_allocated_mean == doctest::Approx(4));
+  CHECK(r.delay_p99_ms > u.delay_p99_ms);
+}
+
 TEST_CASE("the oracle serves everything locally without queueing, on the whole vCPUs each node needs") {
   const auto s = two_nodes({guest("a", 0, steady_load{{300000, 1000}}), guest("b", 1, flash_crowd_load{{100000, 0}, 5, 2, 5, 3}),
                             guest("c", 1, steady_load{{50000, 0}})});
@@ -195,6 +220,23 @@ TEST_CASE("runs are deterministic: the same scenario gives the same figures") {
   for (auto& g : other.guests)
     if (auto* bl = std::get_if<bursty_load>(&g.load)) bl->seed ^= 0x5555;
   CHECK(simulate_oracle(other).demanded_work != simulate_oracle(s).demanded_work);
+}
+
+TEST_CASE("closer + closer_dynamic on the default scenario meets the issue's modelled targets") {
+  const auto s = default_scenario();
+  const auto o = simulate_oracle(s);
+  const auto r = simulate(s, controlled_by(sizing::closer_dynamic{}, placement::closer{}), "closer");
+  const auto t = check_targets(r, o);
+  CHECK(t.served_vs_oracle_pct >= 97);
+  CHECK(t.cores_vs_oracle <= 1.15);
+  CHECK(t.remote_work_pct < 5);
+  CHECK(r.failed_rounds == 0);
+  // Without the cap the whole vCPUs and their headroom hold more than 1.15x.
+  sizing::closer_dynamic::options no_cap;
+  no_cap.cap_utilisation = 0;
+  const auto u = simulate(s, controlled_by(sizing::closer_dynamic{no_cap}, placement::closer{}), "closer, no cap");
+  CHECK(check_targets(u, o).cores_vs_oracle > 1.15);
+  CHECK(check_targets(u, o).served_vs_oracle_pct >= check_targets(r, o).served_vs_oracle_pct);
 }
 
 TEST_CASE("the default scenario: two nodes, 16 guests on both, a flash crowd, a NIC on node 0") {

@@ -33,6 +33,18 @@ struct fixed_per_node_sizing {
   }
 };
 
+// fixed_per_node_sizing plus a CPU cap of `percent` on the pVM.
+struct fixed_capped_sizing {
+  std::size_t per_node = 1;
+  unsigned percent = 100;
+  [[nodiscard]] std::string_view name() const { return "fixed_capped"; }
+  plan decide(const host_view& v, decision_log& log) const {
+    plan p = fixed_per_node_sizing{per_node}.decide(v, log);
+    if (v.pvm.cpu_cap != percent) p.add(set_cpu_cap{pvm_domain, percent}, "cap");
+    return p;
+  }
+};
+
 // Every task on its guest's home node, buffers there too (or on `buffer_node` when set).
 struct home_placement {
   node_id buffer_node = node_id::invalid();

@@ -5,6 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
+#include <variant>
+
 using namespace pvmkit;
 using namespace pvmkit::literals;
 using namespace pvmkit::test;
@@ -35,6 +38,13 @@ std::size_t onlined(const plan& p) {
   for (const auto& s : p.steps())
     if (const auto* a = std::get_if<set_vcpu_online>(&s.what); a && a->online) ++k;
   return k;
+}
+
+std::optional<unsigned> cap_in(const plan& p) {
+  std::optional<unsigned> cap;
+  for (const auto& s : p.steps())
+    if (const auto* c = std::get_if<set_cpu_cap>(&s.what)) cap = c->percent;
+  return cap;
 }
 
 // 2 nodes x 8 CPUs; the pVM has one online and seven offline vCPUs pinned on each node.
@@ -150,13 +160,17 @@ TEST_CASE("closer_dynamic: floating vCPUs are adopted by nodes, the rest go offl
   CHECK(v.pvm.online_vcpus() == 3);
   // 512 MiB + 2 nodes * 32 MiB + 2 guests * 8 MiB + 1.6 cores * 64 MiB = 694.4 MiB -> 704 MiB.
   CHECK(v.pvm.memory_target == 704_MiB);
-  const auto& mem = log.records().back();
+  const auto& recs = log.records();
+  REQUIRE(recs.size() >= 2);
+  const auto& mem = recs[recs.size() - 2];
   CHECK(mem.subject == "pVM memory");
   CHECK(mem.reason == "grow");
   CHECK(mem.choice == "704.000000 MiB");
   CHECK(log.records()[0].subject == "node 0 vCPUs");
   CHECK(log.records()[0].choice == "2 vCPUs");
   CHECK(log.records()[0].reason == "scale up");
+  CHECK(recs.back().subject == "pVM CPU cap");
+  CHECK(recs.back().choice == "178 %");  // ceil(100 * 1.6 / 0.9)
 }
 
 TEST_CASE("closer_dynamic: memory shrinks only after the delay") {
@@ -181,6 +195,68 @@ TEST_CASE("closer_dynamic: a guest without tasks is sized from its measured pVM 
   CHECK(online_on(host.state(), node_id{1}) == 3);  // ceil(2.0 / 0.8)
 }
 
+TEST_CASE("closer_dynamic: the pVM's CPU time is capped at its demand, in fractions of a core") {
+  mock_host host = two_nodes();
+  const task_id a = guest_with_task(host, "a", node_id{0}, 3.0);
+  const task_id b = guest_with_task(host, "b", node_id{1}, 1.2);
+  closer_dynamic policy;
+  const plan first = round(host, policy);
+  // vCPUs: ceil(3.0 / 0.8) = 4 and ceil(1.2 / 0.8) = 2 (6 cores held); the cap holds 4.67.
+  CHECK(online_on(host.state(), node_id{0}) == 4);
+  CHECK(online_on(host.state(), node_id{1}) == 2);
+  CHECK(cap_in(first) == std::optional<unsigned>{467});  // ceil(100 * 4.2 / 0.9)
+  CHECK(host.state().pvm.cpu_cap == std::optional<unsigned>{467});
+  CHECK(round(host, policy).empty());  // nothing changed, nothing to do
+
+  SUBCASE("a cap the pVM ran into is lifted to the vCPUs' capacity, then re-measured") {
+    host.set_task_load(a, 3.4);  // 4.6 of 4.67 cores: the cap bound (>= 97 %)
+    const plan lifted = round(host, policy);
+    // 100 % for each vCPU kept online: node 0 scales up to ceil(3.4 / 0.8) = 5 in the same plan.
+    CHECK(online_on(host.state(), node_id{0}) == 5);
+    CHECK(cap_in(lifted) == std::optional<unsigned>{700});
+    host.set_task_load(a, 3.9);  // the real demand, seen now that the cap no longer binds
+    CHECK(cap_in(round(host, policy)) == std::optional<unsigned>{567});  // ceil(100 * 5.1 / 0.9)
+  }
+  SUBCASE("demand falls: the cap follows at once (vCPUs wait for scale_down_periods)") {
+    host.set_task_load(a, 1.0);
+    host.set_task_load(b, 0.5);
+    const plan down = round(host, policy);
+    CHECK(cap_in(down) == std::optional<unsigned>{167});  // ceil(100 * 1.5 / 0.9)
+    CHECK(online_on(host.state(), node_id{0}) == 4);
+  }
+  SUBCASE("an idle pVM keeps the floor") {
+    host.set_task_load(a, 0.0);
+    host.set_task_load(b, 0.0);
+    CHECK(cap_in(round(host, policy)) == std::optional<unsigned>{10});
+  }
+}
+
+TEST_CASE("closer_dynamic: the cap is never above what the vCPUs kept online can use") {
+  mock_host host = two_nodes();
+  guest_with_task(host, "a", node_id{0}, 6.0);
+  guest_with_task(host, "b", node_id{1}, 1.2);
+  closer_dynamic::options o;
+  o.max_vcpus_per_node = 2;
+  closer_dynamic narrow{o};
+  round(host, narrow);
+  CHECK(host.state().pvm.cpu_cap == std::optional<unsigned>{400});  // 2 + 2 vCPUs, not 100 * 7.2 / 0.9
+}
+
+TEST_CASE("closer_dynamic: no cap when the backend cannot cap or cap_utilisation is 0") {
+  mock_host host = two_nodes();
+  guest_with_task(host, "a", node_id{0}, 3.0);
+  host_view view = host.state();
+  view.pvm.cpu_cap.reset();  // what a backend without CpuCapControl reports
+  decision_log off;
+  closer_dynamic policy;
+  CHECK_FALSE(cap_in(policy.decide(view, off)).has_value());
+  closer_dynamic::options o;
+  o.cap_utilisation = 0;
+  closer_dynamic no_cap{o};
+  CHECK_FALSE(cap_in(no_cap.decide(host.state(), off)).has_value());
+  CHECK(cap_in(closer_dynamic{}.decide(host.state(), off)) == std::optional<unsigned>{334});  // ceil(300 / 0.9)
+}
+
 TEST_CASE("closer_dynamic: options are validated") {
   closer_dynamic::options o;
   o.target_utilisation = 1.5;
@@ -191,5 +267,14 @@ TEST_CASE("closer_dynamic: options are validated") {
   o = {};
   o.max_vcpus_per_node = 1;
   o.min_vcpus_per_node = 2;
+  CHECK_THROWS_AS(closer_dynamic{o}, config_error);
+  o = {};
+  o.cap_utilisation = 1.2;
+  CHECK_THROWS_AS(closer_dynamic{o}, config_error);
+  o = {};
+  o.cap_binding = 0;
+  CHECK_THROWS_AS(closer_dynamic{o}, config_error);
+  o = {};
+  o.cap_floor_percent = 0;
   CHECK_THROWS_AS(closer_dynamic{o}, config_error);
 }

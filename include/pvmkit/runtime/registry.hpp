@@ -15,6 +15,7 @@
 #include <pvmkit/sizing/static_xen_default.hpp>
 #include <pvmkit/sizing/static_xenserver.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -206,6 +207,11 @@ Policy build(const parsed_spec& s, const Options& o) {
         {"guest_memory", [](O& o, const parsed_spec& ps, const spec_param& p) { o.guest_memory = parse_size(ps, p); }},
         {"memory_per_core", [](O& o, const parsed_spec& ps, const spec_param& p) { o.memory_per_core = parse_size(ps, p); }},
         {"memory_granularity", [](O& o, const parsed_spec& ps, const spec_param& p) { o.memory_granularity = parse_size(ps, p); }},
+        {"cap_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_utilisation = parse_number(ps, p); }},
+        {"cap_binding", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_binding = parse_number(ps, p); }},
+        {"cap_floor_percent", [](O& o, const parsed_spec& ps, const spec_param& p) {
+           o.cap_floor_percent = static_cast<unsigned>(std::min<std::size_t>(parse_count(ps, p), 1U << 20));
+         }},
     };
     return build<sizing::closer_dynamic>(s, read_options(s, keys));
   }

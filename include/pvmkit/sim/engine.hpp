@@ -50,7 +50,7 @@ struct series_point {
   double time_s = 0;           // start of the period
   double demanded_cores = 0;   // offered work at local cost
   double served_cores = 0;     // served work at local cost
-  double allocated_cores = 0;  // online pVM vCPUs
+  double allocated_cores = 0;  // online pVM vCPUs, or the CPU cap when lower
   double used_cores = 0;       // pVM CPU time actually spent (remote accesses included)
   double remote_share = 0;     // of the work done, the part on a node other than the guest's
 };
@@ -181,6 +181,15 @@ class engine {
         allocated_ = alloc;
       } else {
         for (std::size_t n = 0; n < nodes; ++n) phi[n] = work[n] > 0 ? std::min(1.0, capacity_[n] * dt / work[n]) : 1.0;
+        // A CPU cap bounds the pVM's total CPU time in the tick; the scheduler takes the budget
+        // from whichever vCPUs run, so every node is slowed by the same factor.
+        double psi = 1.0;
+        if (cap_cores_ > 0) {
+          double runnable = 0;
+          for (std::size_t n = 0; n < nodes; ++n) runnable += phi[n] * work[n];
+          if (runnable > cap_cores_ * dt) psi = cap_cores_ * dt / runnable;
+          for (double& f : phi) f *= psi;
+        }
         std::fill(queued.begin(), queued.end(), 0.0);
         for (std::size_t i = 0; i < tasks_.size(); ++i) {
           auto& tk = tasks_[i];
@@ -210,7 +219,7 @@ class engine {
         double weight = 0;
         for (std::size_t n = 0; n < nodes; ++n)
           if (arrivals[n] > 0 && capacity_[n] > 0) {
-            tick_delay += arrivals[n] * queued[n] / capacity_[n];
+            tick_delay += arrivals[n] * queued[n] / (capacity_[n] * psi);
             weight += arrivals[n];
           }
         tick_delay = weight > 0 ? tick_delay / weight : 0;
@@ -305,6 +314,7 @@ class engine {
     const std::size_t nodes = topo.node_count();
     capacity_.assign(nodes, 0.0);
     allocated_ = 0;
+    cap_cores_ = v.pvm.cpu_cap.value_or(0) / 100.0;
     // A vCPU's capacity spreads over the nodes its affinity covers, in proportion to the CPUs it
     // may use there (the hypervisor schedules it on any of them).
     struct online_vcpu {
@@ -322,6 +332,8 @@ class engine {
       allocated_ += 1;
       online.push_back(std::move(o));
     }
+    // Capped, the pVM holds no more cores than the cap, however many vCPUs are online.
+    if (cap_cores_ > 0) allocated_ = std::min(allocated_, cap_cores_);
     std::size_t moved = 0;
     std::vector<double> buffer(nodes);
     for (auto& tk : tasks_) {
@@ -371,6 +383,7 @@ class engine {
   std::vector<sim_task> tasks_;
   std::vector<double> capacity_;
   double allocated_ = 0;
+  double cap_cores_ = 0;  // the pVM's CPU cap in cores; 0 = none
 };
 
 }  // namespace detail

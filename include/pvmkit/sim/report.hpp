@@ -130,10 +130,11 @@ struct column {
     }
   }
   out += "\n* best among the policies. served = I/O served / demanded, weighted by each request's local pVM cost;\n"
-         "delay = queueing delay (mean and p99 over ticks); cores alloc = online pVM vCPUs; cores used = pVM CPU\n"
-         "time spent; cost x = pVM CPU time per unit of served work (1.00 = all at local cost); remote = share of\n"
-         "pVM work (buffers) on a node other than the guest's; task moves = changes of a task's node set after the\n"
-         "first round. oracle = unlimited pVM capacity on every guest's home node.\n";
+         "delay = queueing delay (mean and p99 over ticks); cores alloc = online pVM vCPUs, or the pVM's CPU cap\n"
+         "when lower; cores used = pVM CPU time spent; cost x = pVM CPU time per unit of served work (1.00 = all\n"
+         "at local cost); remote = share of pVM work (buffers) on a node other than the guest's; task moves =\n"
+         "changes of a task's node set after the first round. oracle = unlimited pVM capacity on every guest's\n"
+         "home node.\n";
   bool failed = false;
   for (const auto& r : runs) failed = failed || r.failed_rounds;
   if (failed) {

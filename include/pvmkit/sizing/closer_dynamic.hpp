@@ -11,8 +11,15 @@
 // Scale up: to wanted(n) in the same period. Scale down: only after wanted(n) stayed below the
 // online count for scale_down_periods consecutive periods, then one vCPU per period while it
 // stays below. Memory target: base + per node with pVM vCPUs + per guest + per core of demand,
-// rounded up to memory_granularity; raised at once, lowered after the same delay. Every default and
-// its rationale is in docs/sizing.md.
+// rounded up to memory_granularity; raised at once, lowered after the same delay.
+// CPU cap (when the backend reports one, i.e. can cap): whole vCPUs per node keep the work local,
+// but rounding each node up to whole cores (plus the headroom) holds more cores than the work
+// uses. The pVM's total CPU time is therefore capped in fractions of a core:
+//     cap = ceil(100 * sum_n demand(n) / cap_utilisation)  percent of one pCPU
+// bounded by [cap_floor_percent, 100 * vCPUs kept online]. A cap the pVM ran into (its load
+// reached cap_binding of it) hides the demand above it, so the next period lifts the cap to the
+// vCPUs' full capacity and the period after measures the real demand. Every default and its
+// rationale is in docs/sizing.md.
 //
 // Which vCPU: a vCPU is "on" node n when its hard affinity lies inside n. To add one on n it takes,
 // in order, an offline vCPU already on n, an online vCPU floating over several nodes (pinned to n),
@@ -56,6 +63,9 @@ class closer_dynamic {
     bytes guest_memory{8ULL << 20};        // per guest: backend rings and persistent grants
     bytes memory_per_core{64ULL << 20};    // per core of pVM demand: buffers in flight
     bytes memory_granularity{64ULL << 20}; // targets move in these steps, so small wobbles do not
+    double cap_utilisation = 0.9;          // 0 = never cap; else the share of the cap demand may fill
+    double cap_binding = 0.97;             // load at this share of the cap means the cap bound
+    unsigned cap_floor_percent = 10;       // an idle pVM still needs some CPU time
 
     void validate() const {
       if (!(target_utilisation > 0 && target_utilisation <= 1))
@@ -66,6 +76,13 @@ class closer_dynamic {
         throw config_error("closer_dynamic: max_vcpus_per_node (" + std::to_string(max_vcpus_per_node) +
                            ") is below min_vcpus_per_node (" + std::to_string(min_vcpus_per_node) + ")");
       if (base_memory.count() < (16ULL << 20)) throw config_error("closer_dynamic: base_memory must be at least 16 MiB");
+      if (!(cap_utilisation == 0 || (cap_utilisation > 0 && cap_utilisation <= 1)))
+        throw config_error("closer_dynamic: cap_utilisation must be 0 (no cap) or in (0, 1], got " +
+                           std::to_string(cap_utilisation));
+      if (!(cap_binding > 0 && cap_binding <= 1))
+        throw config_error("closer_dynamic: cap_binding must be in (0, 1], got " + std::to_string(cap_binding));
+      if (cap_floor_percent == 0)
+        throw config_error("closer_dynamic: cap_floor_percent must be at least 1 (0 would mean no cap)");
       if (memory_granularity.count() < page_size_bytes)
         throw config_error("closer_dynamic: memory_granularity must be at least one page (4 KiB)");
     }
@@ -138,6 +155,7 @@ class closer_dynamic {
       if (target[n] > 0) nodes.insert(node_id{static_cast<node_id::rep>(n)});
     if (view.pvm.node_affinity != nodes) p.add(set_node_affinity{view.pvm.id, nodes}, "memory where the vCPUs are");
     size_memory(view, target, p, log);
+    size_cap(view, target, p, log);
     return p;
   }
 
@@ -299,6 +317,40 @@ class closer_dynamic {
                 {"needed_mib", std::to_string(need.mib())}},
                {},
                std::to_string((why == "grow" || why == "shrink" ? need : cur).mib()) + " MiB",
+               std::string{why}});
+  }
+
+  void size_cap(const host_view& view, const std::vector<std::size_t>& target, plan& p, decision_log& log) {
+    if (opts_.cap_utilisation == 0 || !view.pvm.cpu_cap) return;  // not wanted, or the backend cannot cap
+    std::size_t vcpus = 0;
+    for (auto t : target) vcpus += t;
+    double demand = 0;
+    for (double d : demand_) demand += d;
+    const unsigned current = *view.pvm.cpu_cap;
+    const unsigned full = static_cast<unsigned>(std::max<std::size_t>(1, vcpus) * 100);
+    // A cap of 0 means none: the vCPUs' capacity is the limit.
+    const double limit = current == 0 ? static_cast<double>(full) : static_cast<double>(current);
+    const bool bound = current != 0 && 100.0 * demand >= opts_.cap_binding * limit;
+    unsigned want = 0;
+    std::string_view why;
+    if (bound) {
+      want = full;
+      why = "the pVM ran into its cap: lifted to its vCPUs' capacity to see the demand";
+    } else {
+      const double pct = std::ceil(100.0 * demand / opts_.cap_utilisation - 1e-9);
+      want = static_cast<unsigned>(std::clamp(pct, static_cast<double>(opts_.cap_floor_percent), static_cast<double>(full)));
+      why = "demand / cap_utilisation";
+    }
+    if (want != current) p.add(set_cpu_cap{view.pvm.id, want}, std::string{why});
+    if (log.enabled())
+      log.add({std::string{name()},
+               "pVM CPU cap",
+               {{"demand_cores", std::to_string(demand)},
+                {"current_percent", std::to_string(current)},
+                {"vcpus", std::to_string(vcpus)},
+                {"bound", bound ? "yes" : "no"}},
+               {},
+               std::to_string(want) + " %",
                std::string{why}});
   }
 
