@@ -280,6 +280,52 @@ TEST_CASE("closer: incremental replan re-decides one guest like a full decide wo
   CHECK(policy.replan(v, domain_id{999}, log) == fresh.decide(v, log));
 }
 
+TEST_CASE("closer: the home node wins whenever it has room, even with the device near another node") {
+  // Node 1 lies between the guest's node 0 (distance 11) and the NIC's node 2 (distance 11); node 2
+  // is far from node 0 (40). By score alone node 1 (1.1 + 0.5 * 1.1) beats home (1.0 + 0.5 * 4.0).
+  auto line = [] {
+    std::vector<numa_node> nodes;
+    for (std::size_t i = 0; i < 3; ++i)
+      nodes.push_back({node_id{static_cast<node_id::rep>(i)}, cpuset::range(i * 4, i * 4 + 4), 4_GiB, 4_GiB});
+    return topology{std::move(nodes), {10, 11, 40, 11, 10, 11, 40, 11, 10}, {{"eth2", device_kind::network, node_id{2}}}};
+  };
+  mock_host host = host_with_pvm(line(), {1, 1, 1});
+  const task_id t = guest_with_task(host, "g", node_id{0}, 0.3, "eth2");
+  closer policy;
+  decision_log log{true};
+  round(host, policy, log);
+  CHECK(task_node(host.state(), t) == node_id{0});
+  CHECK(log.records().back().reason == "home node has room");
+  // Without room at home, the score decides: node 1, near both the guest and the NIC.
+  mock_host full = host_with_pvm(line(), {1, 1, 1});
+  guest_with_task(full, "filler", node_id{0}, 0.7);
+  const task_id spilled = guest_with_task(full, "g", node_id{0}, 0.3, "eth2");
+  closer other;
+  round(full, other);
+  CHECK(task_node(full.state(), spilled) == node_id{1});
+}
+
+TEST_CASE("closer: interrupt load counts where it runs, for decide and replan alike") {
+  // Node 0: 4 pVM vCPUs (3.2 cores of room, 3.68 within the band); node 1: 2 (1.6).
+  mock_host host = host_with_pvm(make_uniform_topology(2, 4, 4_GiB), {4, 2});
+  const task_id b = guest_with_task(host, "g", node_id{0}, 1.0);
+  const task_id irq = host.add_task({"pvm-irq", task_kind::irq, domain_id::invalid(), {}, 3.0});
+  for (task_id t : {b, irq}) REQUIRE(host.set_task_affinity(t, host.state().topo->node(node_id{0}).cpus).has_value());
+  host.clear_calls();
+  // 4 cores on node 0 with the interrupt's 3: the backend goes where there is room.
+  closer policy;
+  round(host, policy);
+  CHECK(task_node(host.state(), b) == node_id{1});
+  CHECK(task_node(host.state(), irq) == node_id{0});  // fits nowhere; node 0 is the least loaded
+  // Settled: a full decide and a replan of the guest agree that nothing is left to do.
+  const host_view v = host.state();
+  decision_log log;
+  closer copy = policy;
+  CHECK(copy.replan(v, v.find_task(b)->guest, log).empty());
+  CHECK(policy.decide(v, log).empty());
+  CHECK(policy.node_load(node_id{0}) == doctest::Approx(3.0));
+}
+
 TEST_CASE("closer: options are validated") {
   CHECK_THROWS_AS(closer(closer::options{0.0, 0.5, 0.15, 4}), config_error);
   CHECK_THROWS_AS(closer(closer::options{0.8, -1.0, 0.15, 4}), config_error);

@@ -2,14 +2,18 @@
 // buffers from that node; when the home node has no spare pVM capacity, use the nearest node (by
 // the distance matrix) that has some. The node of the device a task drives is weighed in.
 //
-// Scoring (lower is better), for a task serving a guest homed on node h and driving a device on
-// node d, on candidate node n:
-//     score(n) = distance(h, n) / 10 + device_weight * distance(d, n) / 10
-// (the device term is absent when the task drives no device or the device's node is unknown). A
-// node is a candidate when it has online pVM vCPUs and room for the task:
+// A node is a candidate when it has online pVM vCPUs and room for the task:
 //     load(n) + task load <= online pVM vCPUs on n * target_utilisation.
-// With device_weight < 1 the home node always wins when it has room (10 + w*d < d' + w*10 for any
-// remote d, d' > 10); among remote nodes, the device's node breaks distance ties.
+// The home node is taken whenever it has room. Otherwise the candidates are scored (lower is
+// better), for a task serving a guest homed on node h and driving a device on node d:
+//     score(n) = distance(h, n) / 10 + device_weight * distance(d, n) / 10
+// (the device term is absent when the task drives no device or the device's node is unknown).
+// Home-first is a rule, not an outcome of the score: with a device on a third node the score can
+// favour a remote node near the device (10 + w*d(d,h) > d(h,n) + w*d(d,n) when d(d,h) is large).
+// Among remote nodes, the device's node breaks distance ties.
+//
+// A task with no node to go to (no node has an online pVM vCPU) is left where it is; its decision
+// record says so.
 //
 // Stability: a task already on node c stays there while c is within (1 + hysteresis) of its
 // capacity and the best candidate does not improve the score by more than hysteresis * score(c);
@@ -77,7 +81,7 @@ class closer {
 
   [[nodiscard]] plan decide(const host_view& view, decision_log& log) {
     plan p;
-    const bool new_topology = view.topo != topo_ || next_nearest_.size() != view.topo->node_count();
+    const bool new_topology = view.topo != topo_;
     topo_ = view.topo;
     const topology& topo = *topo_;
     const std::size_t n_nodes = topo.node_count();
@@ -89,7 +93,6 @@ class closer {
       nodes_[n].cpus = layout_.cpus[n];
       nodes_[n].load = 0;
     }
-    if (new_topology) index_topology();
     index_guests(view);
     index_tasks(view, new_topology);
     if (!layout_.floating.empty()) {
@@ -101,7 +104,8 @@ class closer {
       n.keep_limit = n.capacity * (1 + opts_.hysteresis) + eps;
     }
 
-    // Every placed task is accounted where it runs, so each decision sees all the load. Order:
+    // Every placed task, interrupts too, is accounted where it runs, so each decision sees all the
+    // load, as replan() does (it starts from the accounting this pass leaves). Order:
     // tasks away from home first (they go home when there is room, and leave an overloaded node
     // first), then unplaced ones, then tasks at home: those on nodes within the hysteresis band
     // stay, those on overloaded nodes are decided heaviest first (fewest moves to relieve the
@@ -121,7 +125,6 @@ class closer {
     // through the calls to choose().
     task_acc* const ta = tasks_.data();
     node_acc* const na = nodes_.data();
-    const std::uint8_t* const unbeatable = home_unbeatable_.data();
     for (std::size_t i = 0; i < n_tasks; ++i) {
       task_acc& a = ta[i];
       if (a.stage != stage_home) continue;
@@ -139,8 +142,7 @@ class closer {
       const double without = acc.load - a.load;
       acc.load = without;
       a.accounted = false;
-      const std::size_t row = a.dev.valid() ? a.dev.index() : n_nodes;
-      if (acc.vcpus > 0 && without + a.load <= acc.keep_limit && unbeatable[row * n_nodes + a.node.index()] != 0) {
+      if (acc.vcpus > 0 && without + a.load <= acc.keep_limit) {
         acc.load = without + a.load;
         a.accounted = true;
         const bool unchanged = a.exact;
@@ -225,33 +227,6 @@ class closer {
     bool exact = false;                      // its affinity is exactly the CPUs of the node's pVM vCPUs
   };
 
-  // Per topology: for each node, the distance / 10 to its nearest other node; and whether a task
-  // at home on node c, driving a device on node d (or none, row n), can be beaten by no other node.
-  void index_topology() {
-    const topology& topo = *topo_;
-    const std::size_t n_nodes = topo.node_count();
-    next_nearest_.assign(n_nodes, std::numeric_limits<double>::infinity());
-    for (std::size_t n = 0; n < n_nodes; ++n) {
-      const node_id self{static_cast<node_id::rep>(n)};
-      if (n_nodes > 1)
-        next_nearest_[n] = static_cast<double>(topo.distance(self, topo.nearest_nodes(self)[1])) / local_distance;
-    }
-    home_unbeatable_.assign((n_nodes + 1) * n_nodes, 0);
-    for (std::size_t d = 0; d <= n_nodes; ++d)
-      for (std::size_t c = 0; c < n_nodes; ++c) {
-        const node_id dev = d < n_nodes ? node_id{static_cast<node_id::rep>(d)} : node_id::invalid();
-        const node_id cur{static_cast<node_id::rep>(c)};
-        // Any other node scores at least its distance / 10 + w.
-        const double w = dev.valid() ? opts_.device_weight : 0.0;
-        const double here = 1.0 + (dev.valid() ? w * static_cast<double>(topo.distance(dev, cur)) / local_distance : 0.0);
-        home_unbeatable_[d * n_nodes + c] = here <= next_nearest_[c] + w ? 1 : 0;
-      }
-  }
-  [[nodiscard]] bool home_unbeatable(node_id dev, node_id cur) const noexcept {
-    const std::size_t n_nodes = nodes_.size();
-    return home_unbeatable_[(dev.valid() ? dev.index() : n_nodes) * n_nodes + cur.index()] != 0;
-  }
-
   [[nodiscard]] std::uint32_t slot_of(domain_id d) const noexcept {
     return d.valid() && d.index() < slot_by_domain_.size() ? slot_by_domain_[d.index()] : npos;
   }
@@ -327,7 +302,7 @@ class closer {
       if (!exact) node = current_node(t, exact);
       a.node = node;
       a.exact = exact;
-      a.accounted = node.valid() && !a.irq;
+      a.accounted = node.valid();
       if (a.accounted) na[node.index()].load += a.load;
       const node_id home = slot != npos ? ga[slot].home : a.dev.valid() ? a.dev : node;  // task_home(a)
       a.stage = a.irq ? stage_irq : !node.valid() ? stage_unplaced : node == home ? stage_home : stage_away;
@@ -359,7 +334,7 @@ class closer {
   // Where the task runs now (accounted there) and in which stage decide() decides it.
   void locate(task_acc& a, const pvm_task& t) {
     a.node = current_node(t, a.node, a.exact);
-    a.accounted = a.node.valid() && !a.irq;
+    a.accounted = a.node.valid();
     if (a.accounted) nodes_[a.node.index()].load += a.load;
     a.stage = a.irq ? stage_irq : !a.node.valid() ? stage_unplaced : a.node == task_home(a) ? stage_home : stage_away;
     ++stage_count_[a.stage];
@@ -472,7 +447,7 @@ class closer {
   }
 
   // Decides task i with its current load. The fast path is a settled host's common case, a task at
-  // home that still fits there where no other node can score better; it reads no view record.
+  // home that still fits there (home first: nothing else to score); it reads no view record.
   // Inlined into each pass: a call per task costs more than the fast path itself.
   [[gnu::always_inline]] void place(const host_view& view, std::size_t i, double load, std::size_t& budget, plan& p,
                                     decision_log& log) {
@@ -483,7 +458,7 @@ class closer {
     a.load = load;
     if (!a.irq && cur.valid() && cur == task_home(a) && !log.enabled()) {
       const auto& acc = nodes_[cur.index()];
-      if (acc.vcpus > 0 && acc.load + load <= acc.keep_limit && home_unbeatable(a.dev, cur)) {
+      if (acc.vcpus > 0 && acc.load + load <= acc.keep_limit) {
         settle(view, i, cur, "home node", p);
         return;
       }
@@ -525,11 +500,16 @@ class closer {
       choice = follow;
       why = "follows backend";
       if (explain) rec.candidates.push_back({node_label(follow), score(follow), "node of its backend task"});
+    } else if (!home.valid()) {
+      // Unplaced pVM-wide work and no node with an online pVM vCPU to score from or go to.
+      choice = cur;
+      why = "no pVM vCPU";
     } else {
-      for (node_id n : topo.nearest_nodes(home)) {
+      bool home_fits = false;
+      for (node_id n : topo.nearest_nodes(home)) {  // home first, then nearest first
         const double lower_bound =
             static_cast<double>(topo.distance(home, n)) / static_cast<double>(local_distance) + w;
-        if (!explain && lower_bound >= best_score) break;  // nodes come nearest first
+        if (!explain && (home_fits || lower_bound >= best_score)) break;
         const double s = score(n);
         const bool ok = fits(n);
         if (explain) {
@@ -538,9 +518,10 @@ class closer {
                                     (ok ? "room: " : "full: ") + std::to_string(acc.load) + " + " + std::to_string(load) +
                                         " of " + std::to_string(acc.capacity) + " cores"});
         }
-        if (ok && s < best_score) {
+        if (ok && !home_fits && (n == home || s < best_score)) {
           choice = n;
           best_score = s;
+          home_fits = n == home;
         }
       }
       if (choice.valid()) {
@@ -638,8 +619,6 @@ class closer {
   std::vector<std::uint32_t> slot_by_domain_;
   std::vector<std::uint32_t> members_;
   std::vector<task_acc> tasks_;
-  std::vector<double> next_nearest_;  // per node: distance / 10 to the nearest other node
-  std::vector<std::uint8_t> home_unbeatable_;  // see index_topology()
   std::array<std::uint32_t, 4> stage_count_{};  // tasks per stage, from the last locate pass
   std::vector<std::uint32_t> order_;  // scratch: tasks on overloaded home nodes
   bool planned_ = false;
