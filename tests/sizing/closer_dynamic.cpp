@@ -224,10 +224,10 @@ TEST_CASE("closer_dynamic: the pVM's CPU time is capped at its demand, in fracti
     CHECK(cap_in(down) == std::optional<unsigned>{167});  // ceil(100 * 1.5 / 0.9)
     CHECK(online_on(host.state(), node_id{0}) == 4);
   }
-  SUBCASE("an idle pVM keeps the floor") {
+  SUBCASE("an idle pVM keeps the floor: one core for its own work") {
     host.set_task_load(a, 0.0);
     host.set_task_load(b, 0.0);
-    CHECK(cap_in(round(host, policy)) == std::optional<unsigned>{10});
+    CHECK(cap_in(round(host, policy)) == std::optional<unsigned>{100});
   }
 }
 

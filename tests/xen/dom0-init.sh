@@ -140,6 +140,13 @@ check "sizing: dom0 online vCPUs = $WANT in libxl ($(online_xl)) and in dom0 Lin
 check "sizing: the plan changed dom0's vCPU count" test "$WANT" != "$BEFORE_ONLINE"
 xl vcpu-list 0 | tee /tmp/vcpus0
 
+# Sizing: the CPU cap the plan set on dom0 is the scheduler's (xl sched-credit2, or credit).
+WANT_CAP=$(grep -o '"action":"set_cpu_cap","domain":0,"percent":[0-9]*' /tmp/agent.jsonl | tail -1 | sed 's/.*://')
+cap_xl() { { xl sched-credit2 -d 0 2>/dev/null || xl sched-credit -d 0 2>/dev/null; } | awk 'NR==2 {print $4}'; }
+obs "dom0 CPU cap: plan ${WANT_CAP:-none}, scheduler $(cap_xl)"
+check "sizing: the plan capped dom0's CPU time (at least one core: ${WANT_CAP:-none} %)" test -n "$WANT_CAP" -a "${WANT_CAP:-0}" -ge 100
+check "sizing: dom0's cap in the scheduler = the plan's (${WANT_CAP:-none} vs $(cap_xl))" test "$(cap_xl)" = "$WANT_CAP"
+
 # Placement: dom0 vCPUs pinned inside each node's pCPUs (online ones), from xl vcpu-list 0.
 pvm_cpus_of_node() {
   eval ncpus=\$NODE$1_CPUS

@@ -65,7 +65,7 @@ class closer_dynamic {
     bytes memory_granularity{64ULL << 20}; // targets move in these steps, so small wobbles do not
     double cap_utilisation = 0.9;          // 0 = never cap; else the share of the cap demand may fill
     double cap_binding = 0.97;             // load at this share of the cap means the cap bound
-    unsigned cap_floor_percent = 10;       // an idle pVM still needs some CPU time
+    unsigned cap_floor_percent = 100;      // one core for the pVM's own work (kernel, xenstored, toolstack)
 
     void validate() const {
       if (!(target_utilisation > 0 && target_utilisation <= 1))
@@ -338,7 +338,8 @@ class closer_dynamic {
       why = "the pVM ran into its cap: lifted to its vCPUs' capacity to see the demand";
     } else {
       const double pct = std::ceil(100.0 * demand / opts_.cap_utilisation - 1e-9);
-      want = static_cast<unsigned>(std::clamp(pct, static_cast<double>(opts_.cap_floor_percent), static_cast<double>(full)));
+      const double floor = static_cast<double>(std::min(opts_.cap_floor_percent, full));
+      want = static_cast<unsigned>(std::clamp(pct, floor, static_cast<double>(full)));
       why = "demand / cap_utilisation";
     }
     if (want != current) p.add(set_cpu_cap{view.pvm.id, want}, std::string{why});
