@@ -243,8 +243,9 @@ closer::options random_options(rng& r) {
 }  // namespace
 
 TEST_CASE("closer (randomized): decide and replan never throw and plan only what the view allows") {
+  constexpr std::uint64_t seeds = 250;
   std::size_t rounds = 0, settled = 0, roomy_checked = 0;
-  for (std::uint64_t seed = 1; seed <= 400; ++seed) {
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     CAPTURE(seed);
     rng r{seed * 0x9e3779b97f4a7c15ULL};
     const closer::options opts = random_options(r);
@@ -254,9 +255,14 @@ TEST_CASE("closer (randomized): decide and replan never throw and plan only what
     for (int step = 0; step < 8; ++step, ++rounds) {
       CAPTURE(step);
       decision_log log{r.chance(0.3)};
+      closer twin = policy;  // decides the same view with decision records the other way round
+      decision_log twin_log{!log.enabled()};
       plan p;
       REQUIRE_NOTHROW(p = policy.decide(v, log));
       check_plan(v, p, opts);
+      // Fast paths (no records) and the explained path decide alike.
+      const plan tp = twin.decide(v, twin_log);
+      if (!(tp == p)) FAIL_CHECK(describe(v) << "\nplan: " << to_json(p) << "\nwith records the other way: " << to_json(tp));
       // replan() of a guest of the view (or one it does not have) once the plan is applied.
       const domain_id g = !v.guests.empty() && r.chance(0.8) ? v.guests[r.below(v.guests.size())].id
                                                               : domain_id{static_cast<domain_id::rep>(70 + r.below(3))};
@@ -325,7 +331,7 @@ TEST_CASE("closer (randomized): decide and replan never throw and plan only what
     }
   }
   MESSAGE(rounds << " random rounds, " << roomy_checked << " roomy views, " << settled << " settled views");
-  CHECK(settled > 300);  // the settle loop converges on most hosts, so the replan check has teeth
+  CHECK(settled * 10 > seeds * 8);  // the settle loop converges on most hosts: the replan check has teeth
 }
 
 TEST_CASE("closer: a pVM with no online vCPU leaves every task where it is, with the reason") {

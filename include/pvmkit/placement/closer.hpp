@@ -40,6 +40,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -125,7 +126,11 @@ class closer {
     // through the calls to choose().
     task_acc* const ta = tasks_.data();
     node_acc* const na = nodes_.data();
-    for (std::size_t i = 0; i < n_tasks; ++i) {
+    // A settled host's common case needs no pass over the tasks at home: each stays (the fast path
+    // below) and has nothing to emit, when no node is over its band and none is without vCPUs.
+    bool home_pass = stage_count_[stage_home] > 0 && (explain || !home_settled_);
+    for (std::size_t n = 0; n < nodes_.size() && !home_pass; ++n) home_pass = na[n].load > na[n].keep_limit;
+    for (std::size_t i = 0; i < n_tasks && home_pass; ++i) {
       task_acc& a = ta[i];
       if (a.stage != stage_home) continue;
       node_acc& acc = na[a.node.index()];
@@ -133,23 +138,16 @@ class closer {
         order_.push_back(static_cast<std::uint32_t>(i));
         continue;
       }
-      if (explain) {
+      if (explain || acc.vcpus == 0) {
         place(view, i, a.load, budget, p, log);
         continue;
       }
-      // place() of a task at home (so accounted there, not an interrupt) whose load is a.load;
-      // settle() inlined. The same arithmetic, in the same order, as place().
-      const double without = acc.load - a.load;
-      acc.load = without;
-      a.accounted = false;
-      if (acc.vcpus > 0 && without + a.load <= acc.keep_limit) {
-        acc.load = without + a.load;
-        a.accounted = true;
+      // place()'s fast path: at home on a node within its band, it stays. Its load is accounted
+      // there already; taking it off and adding it back would change nothing but the rounding.
+      if (!a.exact || a.mem != a.node) {
         const bool unchanged = a.exact;
         a.exact = true;
-        if (!unchanged || a.mem != a.node) emit(view.tasks[i], a.node, unchanged, "home node", p);
-      } else {
-        choose(view, i, budget, p, log);
+        emit(view.tasks[i], a.node, unchanged, "home node", p);
       }
     }
     if (!order_.empty()) {
@@ -231,24 +229,26 @@ class closer {
     return d.valid() && d.index() < slot_by_domain_.size() ? slot_by_domain_[d.index()] : npos;
   }
 
+  // One pass over the view's guests (each a 184-byte record: a second pass costs a cache miss
+  // per guest). The domain-id table keeps the largest size seen, cleared each round.
   void index_guests(const host_view& view) {
-    std::size_t max_id = 0;
-    for (const auto& g : view.guests)
-      if (g.id.valid()) max_id = std::max(max_id, g.id.index());
-    slot_by_domain_.assign(view.guests.empty() ? 0 : max_id + 1, npos);
+    std::fill(slot_by_domain_.begin(), slot_by_domain_.end(), npos);
     // Written in place, trimmed to the valid ids below; first/count stay from the last grouping,
     // which index_tasks() redoes unless every task maps to the same slot as before.
     const std::size_t old_slots = guests_.size();
     guests_.resize(view.guests.size());
     std::uint32_t slots = 0;
+    const std::size_t n_nodes = topo_->node_count();
     for (std::size_t i = 0; i < view.guests.size(); ++i) {
       const auto& g = view.guests[i];
       if (!g.id.valid()) continue;
+      if (g.id.index() >= slot_by_domain_.size()) slot_by_domain_.resize(g.id.index() + 1, npos);
       slot_by_domain_[g.id.index()] = slots;
       auto& acc = guests_[slots++];
       acc.id = g.id;
       acc.view_index = static_cast<std::uint32_t>(i);
-      acc.home = guest_home(*topo_, g);
+      // guest_home(), its common case inline.
+      acc.home = g.home_node.index() < n_nodes ? g.home_node : guest_home(*topo_, g);
     }
     guests_.resize(slots);
     if (slots != old_slots) grouped_ = false;
@@ -270,45 +270,66 @@ class closer {
     const guest_acc* const ga = guests_.data();
     const std::uint32_t* const slots = slot_by_domain_.data();
     const std::size_t n_slots = slot_by_domain_.size();
-    std::array<std::uint32_t, 4> count{};
+    // Counters in registers: an array indexed by stage would be one store-to-load chain through
+    // every task.
+    std::uint32_t n_away = 0, n_unplaced = 0, n_home = 0, n_irq = 0;
+    std::uint32_t home_dirty = 0;  // tasks at home whose CPU set or memory node is not exactly that node's
+    std::uint32_t home_idle = 0;   // tasks at home on a node with no online pVM vCPU
     bool grouped = grouped_;
     for (std::size_t i = 0; i < n_tasks; ++i) {
       const pvm_task& t = vt[i];
       task_acc& a = ta[i];
-      const std::uint32_t slot = t.guest.valid() && t.guest.index() < n_slots ? slots[t.guest.index()] : npos;
+      // An invalid guest id is the largest index, beyond the table.
+      const std::uint32_t slot = t.guest.index() < n_slots ? slots[t.guest.index()] : npos;
       grouped = grouped && slot == a.guest;
       a.guest = slot;
       a.load = t.cpu_load;
       const bool same_task = a.id == t.id;
-      if (!same_task || !device_matches(a, t)) {
-        a.dev_index = find_device_index(t);
+      if (!same_task || !device_matches(a, t)) [[unlikely]]
+        find_device(a, t);
+      else if (topology_changed) [[unlikely]]
         a.dev = a.dev_index == no_device ? node_id::invalid() : topo_->devices()[a.dev_index].node;
-      } else if (topology_changed) {
-        a.dev = a.dev_index == no_device ? node_id::invalid() : topo_->devices()[a.dev_index].node;
-      }
       a.id = t.id;
       a.irq = t.kind == task_kind::irq;
       a.mem = t.memory_node;
       // locate(): tried on the node it was placed on last time first (see current_node()).
       node_id node = node_id::invalid();
       bool exact = false;
-      if (same_task && a.node.valid() && a.node.index() < n_nodes) {
+      if (same_task && a.node.index() < n_nodes) {
         const cpuset& there = na[a.node.index()].cpus;
         if (!there.empty() && t.affinity == there) {
           node = a.node;
           exact = true;
         }
       }
-      if (!exact) node = current_node(t, exact);
+      if (!exact) [[unlikely]]
+        node = current_node(t, exact);
       a.node = node;
       a.exact = exact;
       a.accounted = node.valid();
-      if (a.accounted) na[node.index()].load += a.load;
       const node_id home = slot != npos ? ga[slot].home : a.dev.valid() ? a.dev : node;  // task_home(a)
-      a.stage = a.irq ? stage_irq : !node.valid() ? stage_unplaced : node == home ? stage_home : stage_away;
-      ++count[a.stage];
+      if (node.valid()) [[likely]] {
+        node_acc& acc = na[node.index()];
+        acc.load += a.load;
+        if (a.irq) {
+          a.stage = stage_irq;
+          ++n_irq;
+        } else if (node == home) [[likely]] {
+          a.stage = stage_home;
+          ++n_home;
+          home_dirty += !exact || a.mem != node ? 1U : 0U;
+          home_idle += acc.vcpus == 0 ? 1U : 0U;
+        } else {
+          a.stage = stage_away;
+          ++n_away;
+        }
+      } else {
+        a.stage = a.irq ? stage_irq : stage_unplaced;
+        ++(a.irq ? n_irq : n_unplaced);
+      }
     }
-    stage_count_ = count;
+    stage_count_ = {n_away, n_unplaced, n_home, n_irq};
+    home_settled_ = home_dirty == 0 && home_idle == 0;
     grouped_ = grouped;
     if (!grouped_) group_by_guest();
   }
@@ -342,6 +363,7 @@ class closer {
   void locate_tasks(const host_view& view) {
     for (auto& n : nodes_) n.load = 0;
     stage_count_ = {};
+    home_settled_ = false;
     for (std::size_t i = 0; i < view.tasks.size(); ++i) locate(tasks_[i], view.tasks[i]);
   }
 
@@ -350,12 +372,27 @@ class closer {
   [[nodiscard]] bool device_matches(const task_acc& a, const pvm_task& t) const noexcept {
     if (a.dev_index == no_device) return t.device.empty();
     if (a.dev_index >= topo_->devices().size()) return false;
-    // Device names are short ("eth0"): a plain loop beats a call to memcmp.
     const std::string& name = topo_->devices()[a.dev_index].name;
-    if (name.size() != t.device.size()) return false;
-    for (std::size_t k = 0; k < name.size(); ++k)
-      if (name[k] != t.device[k]) return false;
+    return name.size() == t.device.size() && same_chars(name.data(), t.device.data(), name.size());
+  }
+  // Device names are short ("eth0"): 4 to 8 characters are two overlapping 4-byte compares, fewer
+  // a plain loop; both beat a call to memcmp.
+  [[nodiscard]] static bool same_chars(const char* x, const char* y, std::size_t n) noexcept {
+    if (n >= 4 && n <= 8) {
+      std::uint32_t x0, y0, x1, y1;
+      std::memcpy(&x0, x, 4);
+      std::memcpy(&y0, y, 4);
+      std::memcpy(&x1, x + n - 4, 4);
+      std::memcpy(&y1, y + n - 4, 4);
+      return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    for (std::size_t k = 0; k < n; ++k)
+      if (x[k] != y[k]) return false;
     return true;
+  }
+  [[gnu::noinline]] void find_device(task_acc& a, const pvm_task& t) const noexcept {
+    a.dev_index = find_device_index(t);
+    a.dev = a.dev_index == no_device ? node_id::invalid() : topo_->devices()[a.dev_index].node;
   }
   [[nodiscard]] std::uint16_t find_device_index(const pvm_task& t) const noexcept {
     if (t.device.empty()) return no_device;
@@ -622,6 +659,7 @@ class closer {
   std::array<std::uint32_t, 4> stage_count_{};  // tasks per stage, from the last locate pass
   std::vector<std::uint32_t> order_;  // scratch: tasks on overloaded home nodes
   bool planned_ = false;
+  bool home_settled_ = false;  // every task at home is exactly on its node, which has pVM vCPUs
   bool grouped_ = false;  // members_ and guests_[].first/count match tasks_[].guest
 };
 
