@@ -508,9 +508,9 @@ class xen_backend {
       const int cap = params.cap;
       libxl_domain_sched_params_dispose(&params);
       if (rc == ERROR_DOMAIN_NOTFOUND) return unexpected{errc::unknown_domain};
-      if (rc) return unexpected{make_libxl_error(libxl_call::sched_params_get, rc)};
-      // A scheduler without caps (RTDS, null) leaves the field at its default: no cap to report.
-      if (cap >= 0) d.cpu_cap = static_cast<unsigned>(cap);
+      // A scheduler without caps leaves the field at its default (RTDS, null) or has no parameters
+      // libxl can read (ARINC 653): no cap to report, which is not a reason to fail the snapshot.
+      if (rc == 0 && cap >= 0) d.cpu_cap = static_cast<unsigned>(cap);
     }
     // libxl exposes no per-node page counts for a domain (only `xl debug-keys u` prints them to
     // the console ring), so memory_per_node stays empty: backend_traits says so.
