@@ -36,6 +36,14 @@ enum class recovery_strategy : std::uint8_t {
 
 enum class fault_kind : std::uint8_t { crash, hang };
 
+[[nodiscard]] constexpr std::string_view to_string(fault_kind k) noexcept {
+  switch (k) {
+    case fault_kind::crash: return "crash";
+    case fault_kind::hang: return "hang";
+  }
+  return "?";
+}
+
 struct fault_component {
   std::string name;
   recovery::component_kind kind = recovery::component_kind::custom;
@@ -43,12 +51,16 @@ struct fault_component {
   std::size_t state_entries = 0;  // keys a store holds (lost without snapshot + log)
   bool control_plane = false;     // guests cannot be managed while it is down (xenstore, toolstack)
   bool data_path = false;         // guests' I/O stops while it is down (netback, blkback, device model)
+
+  friend bool operator==(const fault_component&, const fault_component&) = default;
 };
 
 struct fault {
   std::string component;
   double at_s = 0;
   fault_kind kind = fault_kind::crash;
+
+  friend bool operator==(const fault&, const fault&) = default;
 };
 
 // Every time in seconds. Defaults: see docs/recovery.md for each source.
@@ -63,6 +75,8 @@ struct fault_parameters {
   double operator_reaction_s = 300;   // assumption: a person notices and acts on an unrecovered fault
   double host_reboot_s = 180;         // assumption: firmware POST + Xen + dom0 boot of a server
   double guest_boot_s = 30;           // assumption: a guest OS boot after the host is back
+
+  friend bool operator==(const fault_parameters&, const fault_parameters&) = default;
 };
 
 struct fault_scenario {
@@ -71,6 +85,9 @@ struct fault_scenario {
   std::vector<fault_component> components;
   std::vector<fault> faults;
   fault_parameters params{};
+
+  // Lets a scenario read from a file be checked against the C++ one (faults-default.json).
+  friend bool operator==(const fault_scenario&, const fault_scenario&) = default;
 };
 
 // What one fault costs each guest under one strategy.
