@@ -1,12 +1,14 @@
 // pvmkit simulate: runs the host simulator (include/pvmkit/sim/) on a scenario for several
 // placement x sizing pairs and the oracle, then the page-flipping drift model for each flipping
-// policy, and with --faults the fault model for each recovery strategy. Every figure is modelled.
+// policy, and with --faults (or --fault-scenario FILE) the fault model for each recovery strategy.
+// Every figure is modelled.
 #include "command.hpp"
 
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/runtime/registry.hpp>
 #include <pvmkit/sim/default_scenario.hpp>
 #include <pvmkit/sim/engine.hpp>
+#include <pvmkit/sim/fault_scenario_json.hpp>
 #include <pvmkit/sim/faults.hpp>
 #include <pvmkit/sim/flipping_model.hpp>
 #include <pvmkit/sim/report.hpp>
@@ -42,6 +44,7 @@ struct options {
   std::string flipping = "all";
   std::optional<std::uint64_t> flip_packets;
   bool faults = false;
+  std::string fault_scenario_file;
 };
 
 // The pairs deployments run today, then Closer.
@@ -127,6 +130,10 @@ int run(const options& o) {
       throw pvmkit::config_error("--flip-packets: must be between 1 and 100000000");
     flips.packets_per_guest = *o.flip_packets;
   }
+  // Read before anything runs: a bad fault scenario file fails with nothing printed.
+  std::optional<sim::fault_scenario> fault_scenario;
+  if (!o.fault_scenario_file.empty()) fault_scenario = sim::read_fault_scenario_file(o.fault_scenario_file);
+  else if (o.faults) fault_scenario = sim::default_fault_scenario();
   if (!o.csv_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.csv_dir, ec);
@@ -151,7 +158,7 @@ int run(const options& o) {
     }
   }
   std::optional<sim::fault_report> fault_results;
-  if (o.faults) fault_results = sim::run_faults(sim::default_fault_scenario());
+  if (fault_scenario) fault_results = sim::run_faults(*fault_scenario);
 
   std::optional<std::pair<std::string, sim::target_check>> targets;
   for (const auto& r : results)
@@ -209,6 +216,8 @@ const pvmkit::cli::register_command reg{"simulate", [](CLI::App& app) {
   sub->add_option("--flipping", o->flipping, "page-flipping policies to compare: all (default), none" + flips);
   sub->add_option("--flip-packets", o->flip_packets, "packets received per guest in the flipping model (default 1000000)");
   sub->add_flag("--faults", o->faults, "also compare recovery strategies on the default fault scenario (docs/recovery.md)");
+  sub->add_option("--fault-scenario", o->fault_scenario_file,
+                  "compare recovery strategies on this fault scenario file (JSON, format in docs/recovery.md); implies --faults");
   return pvmkit::cli::command{sub, [o] { return run(*o); }};
 }};
 
