@@ -1,5 +1,7 @@
 #include <pvmkit/sim/fault_scenario_json.hpp>
 
+#include "text_edits.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
@@ -23,19 +25,10 @@ const std::string base = R"({
   ]
 })";
 
-std::string replace(std::string s, const std::string& from, const std::string& to) {
-  const auto at = s.find(from);
-  REQUIRE_MESSAGE(at != std::string::npos, from);
-  return s.replace(at, from.size(), to);
-}
+using test::replace;
 
 std::string error_of(const std::string& text) {
-  try {
-    (void)parse_fault_scenario(text, "f.json");
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return "(accepted)";
+  return test::error_of([&] { (void)parse_fault_scenario(text, "f.json"); });
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include <pvmkit/sim/default_scenario.hpp>
 #include <pvmkit/sim/scenario_json.hpp>
 
+#include "text_edits.hpp"
+
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -24,19 +26,10 @@ const std::string base = R"({
   ]
 })";
 
-std::string replace(std::string s, const std::string& from, const std::string& to) {
-  const auto at = s.find(from);
-  REQUIRE_MESSAGE(at != std::string::npos, from);
-  return s.replace(at, from.size(), to);
-}
+using test::replace;
 
 std::string error_of(const std::string& text) {
-  try {
-    (void)parse_scenario(text, "s.json");
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return "(accepted)";
+  return test::error_of([&] { (void)parse_scenario(text, "s.json"); });
 }
 
 }  // namespace

@@ -11,10 +11,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
 #include <iterator>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -167,11 +165,7 @@ inline fault_parameters read_fault_parameters(const field& p) {
 }
 
 [[nodiscard]] inline fault_scenario read_fault_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw config_error(path + ": cannot open fault scenario file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_fault_scenario(text.str(), path);
+  return parse_fault_scenario(detail::read_text_file(path, "fault scenario"), path);
 }
 
 }  // namespace pvmkit::sim

@@ -13,12 +13,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
 #include <functional>
 #include <initializer_list>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -572,10 +570,7 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
 }
 
 [[nodiscard]] inline scenario read_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw config_error(path + ": cannot open scenario file");
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::string text = detail::read_text_file(path, "scenario");
   const auto slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? std::string{} : path.substr(0, slash + 1);
   std::map<std::string, io_trace> cache;
@@ -585,7 +580,7 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
     if (it == cache.end()) it = cache.emplace(full, read_trace_file(full)).first;
     return it->second;
   };
-  return parse_scenario(text.str(), path, loader);
+  return parse_scenario(text, path, loader);
 }
 
 }  // namespace pvmkit::sim

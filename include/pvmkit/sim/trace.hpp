@@ -91,12 +91,19 @@ namespace detail {
   return out;
 }
 
-[[nodiscard]] inline io_trace read_trace_file(const std::string& path) {
+namespace detail {
+// The whole of a scenario, fault scenario or trace file; `what` names the kind in the error.
+[[nodiscard]] inline std::string read_text_file(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw config_error(path + ": cannot open trace file");
+  if (!in) throw config_error(path + ": cannot open " + std::string{what} + " file");
   std::ostringstream s;
   s << in.rdbuf();
-  return parse_trace(s.str(), path);
+  return s.str();
+}
+}  // namespace detail
+
+[[nodiscard]] inline io_trace read_trace_file(const std::string& path) {
+  return parse_trace(detail::read_text_file(path, "trace"), path);
 }
 
 }  // namespace pvmkit::sim
