@@ -13,20 +13,6 @@ using namespace pvmkit::test;
 
 namespace {
 
-// Decides, applies to the mock, and returns the plan (the mock validates every action).
-plan round(mock_host& host, closer& policy, decision_log& log) {
-  const host_view before = host.state();
-  plan p = policy.decide(before, log);
-  const auto report = apply_plan(host, before, p);
-  REQUIRE(report.ok());
-  return p;
-}
-
-plan round(mock_host& host, closer& policy) {
-  decision_log off;
-  return round(host, policy, off);
-}
-
 std::size_t moves(const plan& p) { return count_actions(p, 4); }  // set_task_affinity
 
 }  // namespace
@@ -39,7 +25,7 @@ TEST_CASE("closer: every task on its guest's home node on 2, 4 and 8 uniform nod
     for (std::size_t n = 0; n < nodes; ++n)
       tasks.push_back(guest_with_task(host, "g" + std::to_string(n), node_id{static_cast<node_id::rep>(nodes - 1 - n)}, 0.5));
     closer policy;
-    const plan p = round(host, policy);
+    const plan p = apply_round(host, policy);
     CHECK(moves(p) == nodes);
     const host_view after = host.state();
     for (std::size_t n = 0; n < nodes; ++n) {
@@ -50,7 +36,7 @@ TEST_CASE("closer: every task on its guest's home node on 2, 4 and 8 uniform nod
       CHECK(policy.node_load(home) == doctest::Approx(0.5));
     }
     // Settled: nothing more to do.
-    CHECK(round(host, policy).empty());
+    CHECK(apply_round(host, policy).empty());
   }
 }
 
@@ -62,7 +48,7 @@ TEST_CASE("closer: a full home node spills to the nearest node with room (asymme
   const task_id b = guest_with_task(host, "b", node_id{0}, 0.6);         // node 0 full, node 1 full
   closer policy;
   decision_log log{true};
-  round(host, policy, log);
+  apply_round(host, policy, log);
   const host_view v = host.state();
   CHECK(task_node(v, on1) == node_id{1});
   CHECK(task_node(v, a) == node_id{0});
@@ -91,7 +77,7 @@ TEST_CASE("closer: the device's node is weighed in") {
     const task_id t = guest_with_task(host, "g", node_id{0}, 0.3, "eth1");
     closer policy;
     decision_log log{true};
-    round(host, policy, log);
+    apply_round(host, policy, log);
     CHECK(task_node(host.state(), t) == node_id{0});
     const auto& rec = log.records().back();
     REQUIRE(rec.candidates.size() == 2);
@@ -106,7 +92,7 @@ TEST_CASE("closer: the device's node is weighed in") {
     const task_id plain = guest_with_task(host, "plain", node_id{0}, 0.5);
     const task_id nic = guest_with_task(host, "nic", node_id{0}, 0.2, "eth2");
     closer policy;
-    round(host, policy);
+    apply_round(host, policy);
     const host_view v = host.state();
     CHECK(task_node(v, plain) == node_id{1});  // no device: the lowest id of the equidistant nodes
     CHECK(task_node(v, nic) == node_id{2});    // node 1 has room too, but the NIC is on node 2
@@ -135,23 +121,23 @@ TEST_CASE("closer: hysteresis holds under wobbling load, a big change moves task
   std::vector<task_id> tasks;
   for (int i = 0; i < 3; ++i) tasks.push_back(guest_with_task(host, "g" + std::to_string(i), node_id{0}, 1.0));
   closer policy;
-  round(host, policy);
+  apply_round(host, policy);
   for (auto t : tasks) REQUIRE(task_node(host.state(), t) == node_id{0});
 
   for (int r = 0; r < 10; ++r) {
     const double load = r % 2 == 0 ? 1.1 : 0.9;  // 3.3 / 2.7 cores against 3.2 of room
     for (auto t : tasks) host.set_task_load(t, load);
     CAPTURE(r);
-    CHECK(round(host, policy).empty());
+    CHECK(apply_round(host, policy).empty());
   }
   for (auto t : tasks) host.set_task_load(t, 1.5);  // 4.5 cores: beyond node 0's 3.2 (+15 %)
-  const plan p = round(host, policy);
+  const plan p = apply_round(host, policy);
   CHECK(moves(p) == 1);
   const host_view v = host.state();
   std::size_t on1 = 0;
   for (auto t : tasks) on1 += task_node(v, t) == node_id{1} ? 1U : 0U;
   CHECK(on1 == 1);  // one move brings node 0 back to 3 cores, within its band
-  CHECK(round(host, policy).empty());
+  CHECK(apply_round(host, policy).empty());
 }
 
 TEST_CASE("closer: a spilled task does not ping-pong home while home is barely free") {
@@ -159,16 +145,16 @@ TEST_CASE("closer: a spilled task does not ping-pong home while home is barely f
   const task_id first = guest_with_task(host, "first", node_id{0}, 0.5);
   const task_id second = guest_with_task(host, "second", node_id{0}, 0.5);
   closer policy;
-  round(host, policy);
+  apply_round(host, policy);
   REQUIRE(task_node(host.state(), first) == node_id{0});
   REQUIRE(task_node(host.state(), second) == node_id{1});
   // The first task's load wobbles: whenever node 0 has room for the second, going home is a real
   // gain (2.1 -> 1.0), so it moves once; afterwards the band keeps both where they are.
   host.set_task_load(first, 0.25);
-  std::size_t total_moves = moves(round(host, policy));
+  std::size_t total_moves = moves(apply_round(host, policy));
   for (int r = 0; r < 6; ++r) {
     host.set_task_load(first, r % 2 == 0 ? 0.35 : 0.25);
-    total_moves += moves(round(host, policy));
+    total_moves += moves(apply_round(host, policy));
   }
   CHECK(total_moves == 1);
   CHECK(task_node(host.state(), second) == node_id{0});
@@ -179,11 +165,11 @@ TEST_CASE("closer: the migration budget bounds moves per decision") {
   std::vector<task_id> tasks;
   for (int i = 0; i < 8; ++i) tasks.push_back(guest_with_task(host, "g" + std::to_string(i), node_id{0}, 0.5));
   closer policy{closer::options{0.8, 0.5, 0.15, 2}};
-  round(host, policy);  // initial placements are not moves: all 8 land on node 0
+  apply_round(host, policy);  // initial placements are not moves: all 8 land on node 0
   for (auto t : tasks) REQUIRE(task_node(host.state(), t) == node_id{0});
   for (auto t : tasks) host.set_task_load(t, 1.5);  // 12 cores on node 0
   decision_log log{true};
-  const plan p = round(host, policy, log);
+  const plan p = apply_round(host, policy, log);
   CHECK(moves(p) == 2);
   std::size_t held = 0;
   for (const auto& r : log.records()) held += r.reason == "stays: the migration budget of this decision is spent" ? 1U : 0U;
@@ -191,7 +177,7 @@ TEST_CASE("closer: the migration budget bounds moves per decision") {
   // Converges over the next rounds, two moves at a time: 4 tasks (6 cores) stay within 6.4 * 1.15.
   std::size_t rounds = 0;
   while (rounds < 10) {
-    const plan q = round(host, policy);
+    const plan q = apply_round(host, policy);
     CHECK(moves(q) <= 2);
     ++rounds;
     if (q.empty()) break;
@@ -231,7 +217,7 @@ TEST_CASE("closer: an interrupt follows a backend that spilled off its home node
   const task_id vif = host.add_task({"vif.0", task_kind::net_backend, g, "eth0", 0.5});
   const task_id irq = host.add_task({"vif.0-irq", task_kind::irq, g, "eth0", 0.05});
   closer policy;
-  round(host, policy);
+  apply_round(host, policy);
   CHECK(task_node(host.state(), vif) == node_id{1});
   CHECK(task_node(host.state(), irq) == node_id{1});
 }
@@ -244,7 +230,7 @@ TEST_CASE("closer: 8 nodes, guests all over, nothing remote while there is room"
     tasks.emplace_back(guest_with_task(host, "g" + std::to_string(i), home, 0.25), home);
   }
   closer policy;
-  round(host, policy);
+  apply_round(host, policy);
   for (const auto& [t, home] : tasks) CHECK(task_node(host.state(), t) == home);
   for (std::size_t n = 0; n < 8; ++n)
     CHECK(policy.node_load(node_id{static_cast<node_id::rep>(n)}) == doctest::Approx(0.75));
@@ -256,7 +242,7 @@ TEST_CASE("closer: incremental replan re-decides one guest like a full decide wo
   const task_id b = guest_with_task(host, "b", node_id{0}, 0.5);
   guest_with_task(host, "c", node_id{1}, 0.5);
   closer policy;
-  round(host, policy);
+  apply_round(host, policy);
   REQUIRE(task_node(host.state(), b) == node_id{0});
 
   decision_log log;
@@ -293,7 +279,7 @@ TEST_CASE("closer: the home node wins whenever it has room, even with the device
   const task_id t = guest_with_task(host, "g", node_id{0}, 0.3, "eth2");
   closer policy;
   decision_log log{true};
-  round(host, policy, log);
+  apply_round(host, policy, log);
   CHECK(task_node(host.state(), t) == node_id{0});
   CHECK(log.records().back().reason == "home node has room");
   // Without room at home, the score decides: node 1, near both the guest and the NIC.
@@ -301,7 +287,7 @@ TEST_CASE("closer: the home node wins whenever it has room, even with the device
   guest_with_task(full, "filler", node_id{0}, 0.7);
   const task_id spilled = guest_with_task(full, "g", node_id{0}, 0.3, "eth2");
   closer other;
-  round(full, other);
+  apply_round(full, other);
   CHECK(task_node(full.state(), spilled) == node_id{1});
 }
 
@@ -314,7 +300,7 @@ TEST_CASE("closer: interrupt load counts where it runs, for decide and replan al
   host.clear_calls();
   // 4 cores on node 0 with the interrupt's 3: the backend goes where there is room.
   closer policy;
-  round(host, policy);
+  apply_round(host, policy);
   CHECK(task_node(host.state(), b) == node_id{1});
   CHECK(task_node(host.state(), irq) == node_id{0});  // fits nowhere; node 0 is the least loaded
   // Settled: a full decide and a replan of the guest agree that nothing is left to do.

@@ -22,18 +22,6 @@ namespace {
 
 topology load(const char* file) { return hwloc::load_xml_file(std::filesystem::path{PVMKIT_TOPOLOGIES_DIR} / file); }
 
-plan round(mock_host& host, closer& policy, decision_log& log) {
-  const host_view before = host.state();
-  plan p = policy.decide(before, log);
-  const auto report = apply_plan(host, before, p);
-  REQUIRE(report.ok());
-  return p;
-}
-plan round(mock_host& host, closer& policy) {
-  decision_log off;
-  return round(host, policy, off);
-}
-
 node_id memory_node(const host_view& v, task_id t) { return v.find_task(t)->memory_node; }
 
 }  // namespace
@@ -52,7 +40,7 @@ TEST_CASE("closer on a 2-socket Intel host (CPUs interleaved between nodes, ever
   const task_id disk = guest_with_task(host, "db-on-1", node_id{1}, 0.4, "sda", task_kind::block_backend);
 
   closer policy;
-  round(host, policy);
+  apply_round(host, policy);
   const host_view v = host.state();
   // The NIC is on node 0, but node 1 has room: a guest's backend runs, and takes its buffers, on
   // the guest's node.
@@ -65,7 +53,7 @@ TEST_CASE("closer on a 2-socket Intel host (CPUs interleaved between nodes, ever
 
   SUBCASE("node 1 full: the next backend of a node-1 guest runs on node 0, next to its NIC") {
     const task_id extra = guest_with_task(host, "cache-on-1", node_id{1}, 0.5, "eth2");  // 1.4 + 0.5 > 1.6
-    round(host, policy);
+    apply_round(host, policy);
     const host_view w = host.state();
     CHECK(task_node(w, extra) == node_id{0});
     CHECK(memory_node(w, extra) == node_id{0});
@@ -89,7 +77,7 @@ TEST_CASE("closer on a 4-node Intel host (distances 10/26): the device's node br
   const task_id plain = guest_with_task(host, "batch-on-2", node_id{2}, 0.1);  // fits beside resident
   decision_log log{true};
   closer policy;
-  round(host, policy, log);
+  apply_round(host, policy, log);
   const host_view v = host.state();
   CHECK(task_node(v, resident) == node_id{2});
   CHECK(task_node(v, plain) == node_id{2});
@@ -115,7 +103,7 @@ TEST_CASE("closer on an 8-socket AMD host (2 CPUs per node, no devices): home no
   for (std::size_t n = 0; n < 8; ++n)
     tasks.push_back(guest_with_task(host, "g" + std::to_string(n), node_id{static_cast<node_id::rep>(7 - n)}, 0.5));
   closer policy;
-  round(host, policy);
+  apply_round(host, policy);
   for (std::size_t n = 0; n < 8; ++n) {
     CAPTURE(n);
     CHECK(task_node(host.state(), tasks[n]) == node_id{static_cast<node_id::rep>(7 - n)});
@@ -123,14 +111,14 @@ TEST_CASE("closer on an 8-socket AMD host (2 CPUs per node, no devices): home no
   // Load wobbling by ±10 % around 0.5 moves nothing.
   for (int r = 0; r < 10; ++r) {
     for (std::size_t n = 0; n < 8; ++n) host.set_task_load(tasks[n], (r + static_cast<int>(n)) % 2 ? 0.55 : 0.45);
-    CHECK(round(host, policy).empty());
+    CHECK(apply_round(host, policy).empty());
   }
   // Node 5 fills up (guest g2 lives there): a new guest's backend there runs on another node, at
   // distance 20, that has room; the resident stays.
   host.set_task_load(tasks[2], 1.0);
-  CHECK(round(host, policy).empty());
+  CHECK(apply_round(host, policy).empty());
   const task_id extra = guest_with_task(host, "g5-new", node_id{5}, 0.8);  // 1.0 + 0.8 > 1.6
-  round(host, policy);
+  apply_round(host, policy);
   const node_id spilled = task_node(host.state(), extra);
   REQUIRE(spilled.valid());
   CHECK(spilled != node_id{5});

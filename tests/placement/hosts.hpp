@@ -4,8 +4,11 @@
 
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/controller.hpp>
+#include <pvmkit/decision.hpp>
 #include <pvmkit/plan.hpp>
 #include <pvmkit/topology/topology.hpp>
+
+#include <doctest/doctest.h>
 
 #include <cstddef>
 #include <string>
@@ -57,6 +60,22 @@ inline task_id guest_with_task(mock_host& host, const std::string& name, node_id
                                std::string dev = {}, task_kind kind = task_kind::net_backend) {
   const domain_id g = host.add_guest({name, 1, home, 256_MiB, {}, false});
   return host.add_task({name + "-backend", kind, g, std::move(dev), load});
+}
+
+// One control round: `policy` decides on the host's state, the plan is applied to the mock (which
+// validates every action, so the round must apply) and returned.
+template <class Policy>
+plan apply_round(mock_host& host, Policy& policy, decision_log& log) {
+  const host_view before = host.state();
+  plan p = policy.decide(before, log);
+  const auto report = apply_plan(host, before, p);
+  REQUIRE(report.ok());
+  return p;
+}
+template <class Policy>
+plan apply_round(mock_host& host, Policy& policy) {
+  decision_log off;
+  return apply_round(host, policy, off);
 }
 
 inline node_id task_node(const host_view& v, task_id t) {

@@ -1,3 +1,5 @@
+#include "config_errors.hpp"
+
 #include <pvmkit/runtime/registry.hpp>
 
 #include <doctest/doctest.h>
@@ -10,17 +12,7 @@ using namespace pvmkit::runtime;
 
 namespace {
 
-// The message of the config_error `f` throws (fails the test when it does not throw one).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  FAIL("no config_error thrown");
-  return {};
-}
+using pvmkit::test::error_of;
 
 bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
 

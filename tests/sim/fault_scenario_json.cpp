@@ -1,6 +1,6 @@
 #include <pvmkit/sim/fault_scenario_json.hpp>
 
-#include "text_edits.hpp"
+#include "config_errors.hpp"
 
 #include <doctest/doctest.h>
 
@@ -25,10 +25,10 @@ const std::string base = R"({
   ]
 })";
 
-using test::replace;
+using pvmkit::test::replace;
 
 std::string error_of(const std::string& text) {
-  return test::error_of([&] { (void)parse_fault_scenario(text, "f.json"); });
+  return pvmkit::test::error_of([&] { (void)parse_fault_scenario(text, "f.json"); });
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #include <pvmkit/sim/default_scenario.hpp>
 #include <pvmkit/sim/scenario_json.hpp>
 
-#include "text_edits.hpp"
+#include "config_errors.hpp"
 
 #include <doctest/doctest.h>
 
@@ -26,10 +26,10 @@ const std::string base = R"({
   ]
 })";
 
-using test::replace;
+using pvmkit::test::replace;
 
 std::string error_of(const std::string& text) {
-  return test::error_of([&] { (void)parse_scenario(text, "s.json"); });
+  return pvmkit::test::error_of([&] { (void)parse_scenario(text, "s.json"); });
 }
 
 }  // namespace

@@ -1,3 +1,5 @@
+#include "config_errors.hpp"
+
 #include <pvmkit/sim/trace.hpp>
 
 #include <doctest/doctest.h>
@@ -9,12 +11,7 @@ using namespace pvmkit::sim;
 
 namespace {
 std::string error_of(const std::string& text) {
-  try {
-    (void)parse_trace(text, "t.csv");
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return "";
+  return pvmkit::test::error_of([&] { (void)parse_trace(text, "t.csv"); });
 }
 }  // namespace
 

@@ -15,18 +15,6 @@ using sizing::closer_dynamic;
 
 namespace {
 
-plan round(mock_host& host, closer_dynamic& policy, decision_log& log) {
-  const host_view before = host.state();
-  plan p = policy.decide(before, log);
-  const auto report = apply_plan(host, before, p);
-  REQUIRE(report.ok());
-  return p;
-}
-plan round(mock_host& host, closer_dynamic& policy) {
-  decision_log off;
-  return round(host, policy, off);
-}
-
 std::size_t online_on(const host_view& v, node_id n) {
   placement::pvm_vcpu_layout l;
   l.build(*v.topo, v.pvm);
@@ -57,7 +45,7 @@ TEST_CASE("closer_dynamic: scales up within one period, down one vCPU at a time 
   const task_id busy = guest_with_task(host, "busy", node_id{0}, 2.5);
   guest_with_task(host, "idle", node_id{1}, 0.2);
   closer_dynamic policy;
-  const plan up = round(host, policy);
+  const plan up = apply_round(host, policy);
   CHECK(onlined(up) == 3);  // ceil(2.5 / 0.8) = 4 on node 0, in one period
   CHECK(online_on(host.state(), node_id{0}) == 4);
   CHECK(online_on(host.state(), node_id{1}) == 1);
@@ -67,7 +55,7 @@ TEST_CASE("closer_dynamic: scales up within one period, down one vCPU at a time 
   host.set_task_load(busy, 0.5);  // needs 1 vCPU now
   std::vector<std::size_t> seen;
   for (int r = 0; r < 6; ++r) {
-    round(host, policy);
+    apply_round(host, policy);
     seen.push_back(online_on(host.state(), node_id{0}));
   }
   // Default scale_down_periods = 3: two periods of waiting, then one vCPU per period.
@@ -79,13 +67,13 @@ TEST_CASE("closer_dynamic: a burst during the wait scales up at once and resets 
   mock_host host = two_nodes();
   const task_id t = guest_with_task(host, "g", node_id{0}, 2.5);
   closer_dynamic policy;
-  round(host, policy);
+  apply_round(host, policy);
   host.set_task_load(t, 0.5);
-  round(host, policy);
-  round(host, policy);
+  apply_round(host, policy);
+  apply_round(host, policy);
   CHECK(policy.low_periods(node_id{0}) == 2);
   host.set_task_load(t, 4.0);  // ceil(4 / 0.8) = 5
-  round(host, policy);
+  apply_round(host, policy);
   CHECK(online_on(host.state(), node_id{0}) == 5);
   CHECK(policy.low_periods(node_id{0}) == 0);
 }
@@ -95,7 +83,7 @@ TEST_CASE("closer_dynamic: floors") {
     mock_host host = two_nodes();
     host.add_guest({"quiet", 1, node_id{0}, 256_MiB, {}, false});  // no load, no tasks
     closer_dynamic policy;
-    for (int r = 0; r < 3; ++r) round(host, policy);
+    for (int r = 0; r < 3; ++r) apply_round(host, policy);
     CHECK(online_on(host.state(), node_id{0}) == 1);
     CHECK(online_on(host.state(), node_id{1}) == 0);
     CHECK(host.state().pvm.node_affinity == nodeset{node_id{0}});
@@ -105,14 +93,14 @@ TEST_CASE("closer_dynamic: floors") {
     const task_id t = guest_with_task(host, "g", node_id{0}, 1.5);
     REQUIRE(host.set_task_affinity(t, host.state().topo->node(node_id{1}).cpus));  // runs on node 1 now
     closer_dynamic policy;
-    round(host, policy);
+    apply_round(host, policy);
     CHECK(online_on(host.state(), node_id{0}) == 2);  // its guest's home: ceil(1.5 / 0.8)
     CHECK(online_on(host.state(), node_id{1}) == 2);  // where it runs: ceil(1.5)
   }
   SUBCASE("the pVM never goes to zero vCPUs") {
     mock_host host = two_nodes();
     closer_dynamic policy;
-    for (int r = 0; r < 8; ++r) round(host, policy);
+    for (int r = 0; r < 8; ++r) apply_round(host, policy);
     CHECK(host.state().pvm.online_vcpus() == 1);
   }
 }
@@ -122,14 +110,14 @@ TEST_CASE("closer_dynamic: ceilings") {
   guest_with_task(host, "huge", node_id{0}, 20.0);
   SUBCASE("the node's CPU count") {
     closer_dynamic policy;
-    round(host, policy);
+    apply_round(host, policy);
     CHECK(online_on(host.state(), node_id{0}) == 8);
   }
   SUBCASE("max_vcpus_per_node") {
     closer_dynamic::options o;
     o.max_vcpus_per_node = 3;
     closer_dynamic policy{o};
-    round(host, policy);
+    apply_round(host, policy);
     CHECK(online_on(host.state(), node_id{0}) == 3);
   }
 }
@@ -139,7 +127,7 @@ TEST_CASE("closer_dynamic: moves an offline vCPU to the node that needs it") {
   guest_with_task(host, "g", node_id{0}, 3.0);  // needs 4 on node 0; spares are pinned on node 1
   guest_with_task(host, "h", node_id{1}, 0.1);
   closer_dynamic policy;
-  const plan p = round(host, policy);
+  const plan p = apply_round(host, policy);
   CHECK(count_actions(p, 0) == 3);  // three set_vcpu_affinity moves
   CHECK(onlined(p) == 3);
   CHECK(online_on(host.state(), node_id{0}) == 4);
@@ -153,7 +141,7 @@ TEST_CASE("closer_dynamic: floating vCPUs are adopted by nodes, the rest go offl
   guest_with_task(host, "b", node_id{1}, 0.6);
   closer_dynamic policy;
   decision_log log{true};
-  const plan p = round(host, policy, log);
+  const plan p = apply_round(host, policy, log);
   const host_view v = host.state();
   CHECK(online_on(v, node_id{0}) == 2);
   CHECK(online_on(v, node_id{1}) == 1);
@@ -178,10 +166,10 @@ TEST_CASE("closer_dynamic: memory shrinks only after the delay") {
   guest_with_task(host, "a", node_id{0}, 0.4);
   guest_with_task(host, "b", node_id{1}, 0.3);
   closer_dynamic policy;
-  round(host, policy);
-  round(host, policy);
+  apply_round(host, policy);
+  apply_round(host, policy);
   CHECK(host.state().pvm.memory_target == 1_GiB);
-  round(host, policy);
+  apply_round(host, policy);
   // 512 + 2 * 32 + 2 * 8 + 0.7 * 64 = 636.8 MiB -> 640 MiB
   CHECK(host.state().pvm.memory_target == 640_MiB);
 }
@@ -191,7 +179,7 @@ TEST_CASE("closer_dynamic: a guest without tasks is sized from its measured pVM 
   const domain_id g = host.add_guest({"no-tasks", 1, node_id{1}, 256_MiB, {}, false});
   host.set_io_load(g, io_load{1e5, 0, 2.0});
   closer_dynamic policy;
-  round(host, policy);
+  apply_round(host, policy);
   CHECK(online_on(host.state(), node_id{1}) == 3);  // ceil(2.0 / 0.8)
 }
 
@@ -200,34 +188,34 @@ TEST_CASE("closer_dynamic: the pVM's CPU time is capped at its demand, in fracti
   const task_id a = guest_with_task(host, "a", node_id{0}, 3.0);
   const task_id b = guest_with_task(host, "b", node_id{1}, 1.2);
   closer_dynamic policy;
-  const plan first = round(host, policy);
+  const plan first = apply_round(host, policy);
   // vCPUs: ceil(3.0 / 0.8) = 4 and ceil(1.2 / 0.8) = 2 (6 cores held); the cap holds 4.67.
   CHECK(online_on(host.state(), node_id{0}) == 4);
   CHECK(online_on(host.state(), node_id{1}) == 2);
   CHECK(cap_in(first) == std::optional<unsigned>{467});  // ceil(100 * 4.2 / 0.9)
   CHECK(host.state().pvm.cpu_cap == std::optional<unsigned>{467});
-  CHECK(round(host, policy).empty());  // nothing changed, nothing to do
+  CHECK(apply_round(host, policy).empty());  // nothing changed, nothing to do
 
   SUBCASE("a cap the pVM ran into is lifted to the vCPUs' capacity, then re-measured") {
     host.set_task_load(a, 3.4);  // 4.6 of 4.67 cores: the cap bound (>= 97 %)
-    const plan lifted = round(host, policy);
+    const plan lifted = apply_round(host, policy);
     // 100 % for each vCPU kept online: node 0 scales up to ceil(3.4 / 0.8) = 5 in the same plan.
     CHECK(online_on(host.state(), node_id{0}) == 5);
     CHECK(cap_in(lifted) == std::optional<unsigned>{700});
     host.set_task_load(a, 3.9);  // the real demand, seen now that the cap no longer binds
-    CHECK(cap_in(round(host, policy)) == std::optional<unsigned>{567});  // ceil(100 * 5.1 / 0.9)
+    CHECK(cap_in(apply_round(host, policy)) == std::optional<unsigned>{567});  // ceil(100 * 5.1 / 0.9)
   }
   SUBCASE("demand falls: the cap follows at once (vCPUs wait for scale_down_periods)") {
     host.set_task_load(a, 1.0);
     host.set_task_load(b, 0.5);
-    const plan down = round(host, policy);
+    const plan down = apply_round(host, policy);
     CHECK(cap_in(down) == std::optional<unsigned>{167});  // ceil(100 * 1.5 / 0.9)
     CHECK(online_on(host.state(), node_id{0}) == 4);
   }
   SUBCASE("an idle pVM keeps the floor: one core for its own work") {
     host.set_task_load(a, 0.0);
     host.set_task_load(b, 0.0);
-    CHECK(cap_in(round(host, policy)) == std::optional<unsigned>{100});
+    CHECK(cap_in(apply_round(host, policy)) == std::optional<unsigned>{100});
   }
 }
 
@@ -238,7 +226,7 @@ TEST_CASE("closer_dynamic: the cap is never above what the vCPUs kept online can
   closer_dynamic::options o;
   o.max_vcpus_per_node = 2;
   closer_dynamic narrow{o};
-  round(host, narrow);
+  apply_round(host, narrow);
   CHECK(host.state().pvm.cpu_cap == std::optional<unsigned>{400});  // 2 + 2 vCPUs, not 100 * 7.2 / 0.9
 }
 

@@ -15,7 +15,6 @@
 #include <pvmkit/sizing/static_xen_default.hpp>
 #include <pvmkit/sizing/static_xenserver.hpp>
 
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -209,9 +208,7 @@ Policy build(const parsed_spec& s, const Options& o) {
         {"memory_granularity", [](O& o, const parsed_spec& ps, const spec_param& p) { o.memory_granularity = parse_size(ps, p); }},
         {"cap_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_utilisation = parse_number(ps, p); }},
         {"cap_binding", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_binding = parse_number(ps, p); }},
-        {"cap_floor_percent", [](O& o, const parsed_spec& ps, const spec_param& p) {
-           o.cap_floor_percent = static_cast<unsigned>(std::min<std::size_t>(parse_count(ps, p), 1U << 20));
-         }},
+        {"cap_floor_percent", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_floor_percent = parse_count(ps, p); }},
     };
     return build<sizing::closer_dynamic>(s, read_options(s, keys));
   }

@@ -65,7 +65,7 @@ class closer_dynamic {
     bytes memory_granularity{64ULL << 20}; // targets move in these steps, so small wobbles do not
     double cap_utilisation = 0.9;          // 0 = never cap; else the share of the cap demand may fill
     double cap_binding = 0.97;             // load at this share of the cap means the cap bound
-    unsigned cap_floor_percent = 100;      // one core for the pVM's own work (kernel, xenstored, toolstack)
+    std::size_t cap_floor_percent = 100;   // one core for the pVM's own work (kernel, xenstored, toolstack)
 
     void validate() const {
       if (!(target_utilisation > 0 && target_utilisation <= 1))
@@ -326,23 +326,16 @@ class closer_dynamic {
     for (auto t : target) vcpus += t;
     double demand = 0;
     for (double d : demand_) demand += d;
-    const unsigned current = *view.pvm.cpu_cap;
-    const unsigned full = static_cast<unsigned>(std::max<std::size_t>(1, vcpus) * 100);
-    // A cap of 0 means none: the vCPUs' capacity is the limit.
-    const double limit = current == 0 ? static_cast<double>(full) : static_cast<double>(current);
-    const bool bound = current != 0 && 100.0 * demand >= opts_.cap_binding * limit;
-    unsigned want = 0;
-    std::string_view why;
-    if (bound) {
-      want = full;
-      why = "the pVM ran into its cap: lifted to its vCPUs' capacity to see the demand";
-    } else {
-      const double pct = std::ceil(100.0 * demand / opts_.cap_utilisation - 1e-9);
-      const double floor = static_cast<double>(std::min(opts_.cap_floor_percent, full));
-      want = static_cast<unsigned>(std::clamp(pct, floor, static_cast<double>(full)));
+    const unsigned current = *view.pvm.cpu_cap;  // 0 = none: the vCPUs' capacity is the limit
+    const std::size_t full = std::max<std::size_t>(1, vcpus) * 100;
+    const bool bound = current != 0 && 100.0 * demand >= opts_.cap_binding * current;
+    std::size_t want = full;
+    std::string_view why = "the pVM ran into its cap: lifted to its vCPUs' capacity to see the demand";
+    if (!bound) {
+      want = std::clamp(ceil_count(100.0 * demand / opts_.cap_utilisation), std::min(opts_.cap_floor_percent, full), full);
       why = "demand / cap_utilisation";
     }
-    if (want != current) p.add(set_cpu_cap{view.pvm.id, want}, std::string{why});
+    if (want != current) p.add(set_cpu_cap{view.pvm.id, static_cast<unsigned>(want)}, std::string{why});
     if (log.enabled())
       log.add({std::string{name()},
                "pVM CPU cap",

@@ -57,7 +57,6 @@ enum class libxl_call {
   set_memory_target,
   set_nodeaffinity,
   bitmap_alloc,
-  sched_params_get,
   sched_params_set,
 };
 
@@ -76,7 +75,6 @@ enum class libxl_call {
     case libxl_call::set_memory_target: return "libxl_set_memory_target";
     case libxl_call::set_nodeaffinity: return "libxl_domain_set_nodeaffinity";
     case libxl_call::bitmap_alloc: return "libxl_bitmap_alloc";
-    case libxl_call::sched_params_get: return "libxl_domain_sched_params_get";
     case libxl_call::sched_params_set: return "libxl_domain_sched_params_set";
   }
   return "libxl";
@@ -115,8 +113,7 @@ class libxl_category_impl final : public std::error_category {
       detail::libxl_category_impl{libxl_call::get_memory_target}, detail::libxl_category_impl{libxl_call::get_nodeaffinity},
       detail::libxl_category_impl{libxl_call::set_vcpuaffinity}, detail::libxl_category_impl{libxl_call::set_vcpuonline},
       detail::libxl_category_impl{libxl_call::set_memory_target}, detail::libxl_category_impl{libxl_call::set_nodeaffinity},
-      detail::libxl_category_impl{libxl_call::bitmap_alloc},     detail::libxl_category_impl{libxl_call::sched_params_get},
-      detail::libxl_category_impl{libxl_call::sched_params_set},
+      detail::libxl_category_impl{libxl_call::bitmap_alloc},     detail::libxl_category_impl{libxl_call::sched_params_set},
   };
   return cats[static_cast<std::size_t>(c)];
 }
