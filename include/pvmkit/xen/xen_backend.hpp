@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -243,22 +244,36 @@ class xen_backend {
     return {};
   }
 
+  // libxl asks the guest kernel to take vCPUs up or down (xenstore cpu/N/availability), and the
+  // kernel does it later. Each request names every vCPU, so it is built from what this backend
+  // last asked of a vCPU until Xen shows it done: from Xen's state alone, a second request made
+  // before the kernel acted on the first would ask for the first vCPU back.
   result<void> set_vcpu_online(domain_id d, vcpu_id v, bool online) {
     auto vcpus = list_vcpus(d);
     if (!vcpus) return unexpected{vcpus.error()};
     if (v.index() >= vcpus->size()) return unexpected{errc::unknown_vcpu};
+    auto& pending = pending_online_[d.value()];
+    pending.resize(vcpus->size(), no_request);
+    std::vector<bool> want(vcpus->size());
     std::size_t count = 0;
-    for (const auto& s : *vcpus) count += s.online ? 1U : 0U;
+    for (const auto& s : *vcpus) {
+      auto& p = pending[s.id.index()];
+      if (p != no_request && (p == 1) == s.online) p = no_request;  // done
+      want[s.id.index()] = p == no_request ? s.online : p == 1;
+      count += want[s.id.index()] ? 1U : 0U;
+    }
     // Xen and the guest kernel insist on one running vCPU.
-    if (!online && (*vcpus)[v.index()].online && count == 1) return unexpected{errc::invalid_state};
+    if (!online && want[v.index()] && count == 1) return unexpected{errc::invalid_state};
+    want[v.index()] = online;
     bitmap map;
     // libxl sizes the request by the bitmap; it must not exceed the domain's vCPU count.
     if (int rc = libxl_cpu_bitmap_alloc(ctx(), &map.b, static_cast<int>(vcpus->size())))
       return unexpected{make_libxl_error(libxl_call::bitmap_alloc, rc)};
-    for (const auto& s : *vcpus)
-      if (s.id == v ? online : s.online) libxl_bitmap_set(&map.b, static_cast<int>(s.id.value()));
+    for (std::size_t i = 0; i < want.size(); ++i)
+      if (want[i]) libxl_bitmap_set(&map.b, static_cast<int>(i));
     const int rc = libxl_set_vcpuonline(ctx(), d.value(), &map.b, nullptr);
     if (rc) return unexpected{make_libxl_error(libxl_call::set_vcpuonline, rc)};
+    pending[v.index()] = online ? 1 : 0;
     return {};
   }
 
@@ -528,6 +543,9 @@ class xen_backend {
     return node_of(topo, soft);
   }
 
+  static constexpr signed char no_request = -1;
+  // Per domain and vCPU: 1 / 0 = asked online / offline and not yet seen done; no_request = none.
+  std::map<domain_id::rep, std::vector<signed char>> pending_online_;
   std::unique_ptr<xentoollog_logger_stdiostream, logger_free> logger_;
   std::unique_ptr<libxl_ctx, ctx_free> ctx_;
   std::shared_ptr<const pvmkit::topology> topo_;
