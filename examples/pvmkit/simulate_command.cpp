@@ -1,7 +1,8 @@
 // pvmkit simulate: runs the host simulator (include/pvmkit/sim/) on a scenario for several
 // placement x sizing pairs and the oracle, then the page-flipping drift model for each flipping
 // policy, and with --faults (or --fault-scenario FILE) the fault model for each recovery strategy.
-// Every figure is modelled.
+// --suite DIR runs every scenario of a folder instead and sums them up; --check-targets exits 3
+// when Closer misses a target (sim/targets.hpp). Every figure is modelled.
 #include "command.hpp"
 
 #include <pvmkit/core/error.hpp>
@@ -13,6 +14,8 @@
 #include <pvmkit/sim/flipping_model.hpp>
 #include <pvmkit/sim/report.hpp>
 #include <pvmkit/sim/scenario_json.hpp>
+#include <pvmkit/sim/suite.hpp>
+#include <pvmkit/sim/targets.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -45,7 +48,13 @@ struct options {
   std::optional<std::uint64_t> flip_packets;
   bool faults = false;
   std::string fault_scenario_file;
+  std::string suite_dir;
+  bool check_targets = false;
 };
+
+// Exit status when --check-targets finds a target missed (2 is bad input).
+constexpr int targets_missed = 3;
+constexpr const char* judged_pair = "closer+closer_dynamic";
 
 // The pairs deployments run today, then Closer.
 const std::pair<const char*, const char*> default_pairs[] = {
@@ -90,29 +99,120 @@ void write_file(const std::string& path, const std::string& text) {
   if (!out) throw std::runtime_error(path + ": write failed");
 }
 
-int run(const options& o) {
-  namespace sim = pvmkit::sim;
-  namespace rt = pvmkit::runtime;
+namespace sim = pvmkit::sim;
+namespace rt = pvmkit::runtime;
+
+struct pair_run {
+  std::string label;
+  rt::any_sizing_policy sizing;
+  rt::any_placement_policy placement;
+};
+
+// Built before anything runs, so a bad name fails fast with nothing written.
+std::vector<pair_run> make_pairs(const options& o) {
   if (o.placement.empty() != o.sizing.empty())
     throw pvmkit::config_error("--placement and --sizing go together (one pair), or neither (the comparison)");
-  sim::scenario s = o.scenario_file.empty() ? sim::default_scenario() : sim::read_scenario_file(o.scenario_file);
-  if (o.duration) {
-    if (!(*o.duration >= s.tick_s) || *o.duration > 1e7)
-      throw pvmkit::config_error("--duration: must be at least one tick (" + std::to_string(s.tick_s) + " s) and at most 1e7 s");
-    s.duration_s = *o.duration;
-  }
-  // Build every policy before running anything, so a bad name fails fast with nothing written.
-  struct pair_run {
-    std::string label;
-    rt::any_sizing_policy sizing;
-    rt::any_placement_policy placement;
-  };
   std::vector<pair_run> pairs;
   if (!o.placement.empty()) {
     pairs.push_back({o.placement + "+" + o.sizing, rt::make_sizing(o.sizing), rt::make_placement(o.placement)});
   } else {
     for (const auto& [p, z] : default_pairs) pairs.push_back({std::string{p} + "+" + z, rt::make_sizing(z), rt::make_placement(p)});
   }
+  return pairs;
+}
+
+void apply_duration(const options& o, sim::scenario& s) {
+  if (!o.duration) return;
+  if (!(*o.duration >= s.tick_s) || *o.duration > 1e7)
+    throw pvmkit::config_error("--duration: must be at least one tick (" + std::to_string(s.tick_s) + " s) and at most 1e7 s");
+  s.duration_s = *o.duration;
+}
+
+// The pairs, then the oracle; `bar` counts runs from `first`.
+std::vector<sim::run_result> run_pairs(const sim::scenario& s, const std::vector<pair_run>& pairs, progress_bar& bar,
+                                       std::size_t first, const std::string& prefix) {
+  std::vector<sim::run_result> results;
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    sim::run_options ro;
+    ro.progress = [&, i](double f) { bar.update(first + i, f, prefix + pairs[i].label); };
+    results.push_back(sim::simulate(s, sim::controlled_by(pairs[i].sizing, pairs[i].placement), pairs[i].label, ro));
+  }
+  sim::run_options ro;
+  ro.progress = [&](double f) { bar.update(first + pairs.size(), f, prefix + "oracle"); };
+  results.push_back(sim::simulate_oracle(s, ro));
+  return results;
+}
+
+std::optional<sim::target_set> judge(const sim::scenario& s, const std::vector<sim::run_result>& results) {
+  for (const auto& r : results)
+    if (r.label == judged_pair) return sim::evaluate_targets(s, results, judged_pair);
+  return std::nullopt;
+}
+
+int run_suite(const options& o) {
+  if (!o.scenario_file.empty()) throw pvmkit::config_error("--suite and --scenario: one or the other");
+  if (o.faults || !o.fault_scenario_file.empty()) throw pvmkit::config_error("--suite runs no fault model: drop --faults/--fault-scenario");
+  auto pairs = make_pairs(o);
+  // Every scenario is read before anything runs: a bad file fails with nothing printed.
+  std::vector<sim::suite_entry> suite;
+  for (const auto& f : sim::suite_files(o.suite_dir)) {
+    sim::suite_entry e;
+    e.file = f;
+    e.s = sim::read_scenario_file((std::filesystem::path{o.suite_dir} / f).string());
+    apply_duration(o, e.s);
+    suite.push_back(std::move(e));
+  }
+  for (const std::string* dir : {&o.csv_dir, &o.plot_file})
+    if (!dir->empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(*dir, ec);
+      if (ec) throw pvmkit::config_error("cannot create " + *dir + ": " + ec.message());
+    }
+  {
+    progress_bar bar(suite.size() * (pairs.size() + 1));
+    for (std::size_t k = 0; k < suite.size(); ++k) {
+      auto& e = suite[k];
+      e.runs = run_pairs(e.s, pairs, bar, k * (pairs.size() + 1), e.file + ": ");
+      e.targets = judge(e.s, e.runs);
+    }
+  }
+  bool all_met = true;
+  for (const auto& e : suite) all_met = all_met && (!e.targets || e.targets->met());
+  if (o.json) {
+    pvmkit::json_writer w;
+    w.begin_object().field("figures", "modelled").field("targets_met", all_met);
+    w.key("suite");
+    sim::write_json(w, suite);
+    w.end_object();
+    std::cout << w.str() << '\n';
+  } else {
+    for (const auto& e : suite) {
+      std::cout << "=== " << e.file << '\n' << sim::format_table(e.s, e.runs);
+      if (e.targets) std::cout << '\n' << sim::format_targets(*e.targets);
+      std::cout << '\n';
+    }
+    std::cout << sim::format_suite_summary(suite);
+  }
+  for (const auto& e : suite) {
+    const std::string stem = std::filesystem::path{e.file}.stem().string();
+    if (!o.csv_dir.empty()) {
+      const std::string d = o.csv_dir + "/" + stem;
+      std::error_code ec;
+      std::filesystem::create_directories(d, ec);
+      if (ec) throw pvmkit::config_error("cannot create " + d + ": " + ec.message());
+      for (const auto& r : e.runs) write_file(d + "/" + sim::file_stem(r.label) + ".csv", sim::to_csv(r));
+    }
+    if (!o.plot_file.empty()) write_file(o.plot_file + "/" + stem + ".svg", sim::to_svg(e.s, e.runs));
+  }
+  if (!o.csv_dir.empty()) write_file(o.csv_dir + "/summary.csv", sim::suite_summary_csv(suite));
+  return o.check_targets && !all_met ? targets_missed : 0;
+}
+
+int run(const options& o) {
+  if (!o.suite_dir.empty()) return run_suite(o);
+  auto pairs = make_pairs(o);
+  sim::scenario s = o.scenario_file.empty() ? sim::default_scenario() : sim::read_scenario_file(o.scenario_file);
+  apply_duration(o, s);
   std::vector<std::string> flip_policies;
   if (o.flipping == "all") flip_policies = sim::flipping_policy_names();
   else if (o.flipping != "none") {
@@ -144,14 +244,7 @@ int run(const options& o) {
   std::vector<sim::flip_report> flip_results;
   {
     progress_bar bar(pairs.size() + 1 + flip_policies.size());
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
-      sim::run_options ro;
-      ro.progress = [&, i](double f) { bar.update(i, f, pairs[i].label); };
-      results.push_back(sim::simulate(s, sim::controlled_by(pairs[i].sizing, pairs[i].placement), pairs[i].label, ro));
-    }
-    sim::run_options ro;
-    ro.progress = [&](double f) { bar.update(pairs.size(), f, "oracle"); };
-    results.push_back(sim::simulate_oracle(s, ro));
+    results = run_pairs(s, pairs, bar, 0, "");
     for (std::size_t i = 0; i < flip_policies.size(); ++i) {
       bar.update(pairs.size() + 1 + i, 0, "flipping: " + flip_policies[i]);
       flip_results.push_back(sim::run_flipping(flips, flip_policies[i]));
@@ -160,9 +253,7 @@ int run(const options& o) {
   std::optional<sim::fault_report> fault_results;
   if (fault_scenario) fault_results = sim::run_faults(*fault_scenario);
 
-  std::optional<std::pair<std::string, sim::target_check>> targets;
-  for (const auto& r : results)
-    if (r.label == "closer+closer_dynamic") targets = std::pair{r.label, sim::check_targets(r, results.back())};
+  const std::optional<sim::target_set> targets = judge(s, results);
 
   if (o.json) {
     pvmkit::json_writer w;
@@ -180,7 +271,7 @@ int run(const options& o) {
     std::cout << w.str() << '\n';
   } else {
     std::cout << sim::format_table(s, results);
-    if (targets) std::cout << '\n' << sim::format_targets(targets->second, targets->first);
+    if (targets) std::cout << '\n' << sim::format_targets(*targets);
     if (!flip_results.empty()) std::cout << '\n' << sim::format_flip_table(flip_results);
     if (fault_results) std::cout << '\n' << sim::format_fault_table(*fault_results);
   }
@@ -191,7 +282,7 @@ int run(const options& o) {
     if (!flip_results.empty()) panels.push_back(sim::flip_panel(flip_results));
     write_file(o.plot_file, sim::render_svg("pvmkit simulate: " + s.name + " (MODELLED, not measured)", panels, "policies"));
   }
-  return 0;
+  return o.check_targets && targets && !targets->met() ? targets_missed : 0;
 }
 
 const pvmkit::cli::register_command reg{"simulate", [](CLI::App& app) {
@@ -206,6 +297,11 @@ const pvmkit::cli::register_command reg{"simulate", [](CLI::App& app) {
   sub->add_option("--placement", o->placement, "run only this placement policy (with --sizing): " + placements + "; name[:key=value,...]");
   sub->add_option("--sizing", o->sizing, "run only this sizing policy (with --placement): " + sizings + "; name[:key=value,...]");
   sub->add_option("--scenario", o->scenario_file, "scenario file (JSON, format in docs/simulator.md) instead of the default");
+  sub->add_option("--suite", o->suite_dir,
+                  "run every *.json scenario in this folder (e.g. examples/scenarios) and sum them up; --csv and --plot "
+                  "then name folders (one CSV folder / one SVG per scenario)");
+  sub->add_flag("--check-targets", o->check_targets,
+                "exit with status 3 when closer+closer_dynamic misses a target on any scenario (docs/simulator.md)");
   sub->add_option("--duration", o->duration, "simulated seconds (overrides the scenario's duration_s)");
   sub->add_flag("--json", o->json, "print one JSON document instead of the table");
   sub->add_option("--csv", o->csv_dir, "write a time series per run (per control period) into this directory");

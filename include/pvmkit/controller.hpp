@@ -148,6 +148,39 @@ class controller {
     return round;
   }
 
+  // A guard between rounds: the policies that have a guard() (GuardedPolicy) look at a fresh view
+  // and may act at once; the others are not asked, and nothing is read when none has a guard. On a
+  // backend with a PvmProbe the view holds only the topology and the pVM (guards read no more).
+  result<round_report> guard() {
+    round_report round;
+    if constexpr ((GuardedPolicy<Ps> || ...)) {
+      if constexpr (PvmProbe<B>) {
+        auto topo = backend_->topology();
+        if (!topo) return unexpected{topo.error()};
+        auto pvm = backend_->pvm_snapshot();
+        if (!pvm) return unexpected{pvm.error()};
+        round.before.topo = std::move(*topo);
+        round.before.pvm = std::move(*pvm);
+      } else {
+        auto snap = backend_->snapshot();
+        if (!snap) return unexpected{snap.error()};
+        round.before = std::move(*snap);
+      }
+      log_.clear();
+      std::apply(
+          [&](auto&... pol) {
+            (([&] {
+               if constexpr (GuardedPolicy<std::remove_cvref_t<decltype(pol)>>) round.planned.append(pol.guard(round.before, log_));
+             }()),
+             ...);
+          },
+          policies_);
+      if (!round.planned.empty()) round.applied = apply_plan(*backend_, round.before, round.planned);
+      round.decisions = log_.records();
+    }
+    return round;
+  }
+
   [[nodiscard]] B& backend() noexcept { return *backend_; }
   template <std::size_t I>
   [[nodiscard]] auto& policy() noexcept { return std::get<I>(policies_); }

@@ -17,4 +17,12 @@ concept Policy = std::copy_constructible<P> && requires(P& p, const P& cp, const
   { cp.name() } -> std::convertible_to<std::string_view>;
 };
 
+// A policy that also has a cheap check to run between control rounds (e.g. every 100 ms): guard()
+// reads the same snapshot and returns the few steps that cannot wait for the next round (an empty
+// plan, almost always). The controller calls it only on policies that have one.
+template <class P>
+concept GuardedPolicy = Policy<P> && requires(P& p, const host_view& v, decision_log& log) {
+  { p.guard(v, log) } -> std::same_as<plan>;
+};
+
 }  // namespace pvmkit

@@ -221,7 +221,9 @@ void check_home(const host_view& view, const plan& p, const closer::options& opt
         home = g.home_node;
       }
     if (same_id != 1 || !home.valid() || !t.has_node(home)) continue;
-    if (static_cast<double>(e.node_vcpus[home.index()]) * opts.target_utilisation < total + 1e-6) continue;
+    // A node gives the pVM no more cores than it has CPUs, however many vCPUs are pinned there.
+    const double cores = std::min(static_cast<double>(e.node_vcpus[home.index()]), static_cast<double>(t.node(home).cpus.size()));
+    if (cores * opts.target_utilisation < total + 1e-6) continue;
     if (!(task.affinity == e.node_cpus[home.index()] && task.memory_node == home))
       FAIL_CHECK("task " << task.id.value() << " of guest " << task.guest.value() << " not on its home node "
                          << home.value() << " that has room: affinity " << task.affinity.to_string()

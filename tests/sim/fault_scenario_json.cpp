@@ -92,8 +92,8 @@ TEST_CASE("fault scenario file: every parameter is read by its C++ name") {
   }
 }
 
-TEST_CASE("fault scenario file: examples/scenarios/faults-default.json is default_fault_scenario()") {
-  const auto from_file = read_fault_scenario_file(PVMKIT_SCENARIOS_DIR "/faults-default.json");
+TEST_CASE("fault scenario file: examples/faults/default.json is default_fault_scenario()") {
+  const auto from_file = read_fault_scenario_file(PVMKIT_SCENARIOS_DIR "/../faults/default.json");
   const auto built_in = default_fault_scenario();
   CHECK(from_file == built_in);
   // The same check field by field, so a failure says which part drifted.

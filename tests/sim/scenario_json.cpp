@@ -1,5 +1,6 @@
 #include <pvmkit/sim/default_scenario.hpp>
 #include <pvmkit/sim/scenario_json.hpp>
+#include <pvmkit/sim/suite.hpp>
 
 #include "config_errors.hpp"
 
@@ -51,7 +52,7 @@ TEST_CASE("a valid scenario is read with its defaults") {
 }
 
 TEST_CASE("the embedded default scenario is the example file") {
-  std::ifstream in(PVMKIT_SCENARIOS_DIR "/default.json", std::ios::binary);
+  std::ifstream in(PVMKIT_SCENARIOS_DIR "/light.json", std::ios::binary);
   REQUIRE(in);
   std::ostringstream text;
   text << in.rdbuf();
@@ -60,10 +61,13 @@ TEST_CASE("the embedded default scenario is the example file") {
 }
 
 TEST_CASE("every example scenario file parses") {
-  for (const char* f : {"/default.json", "/small.json", "/traced.json"}) {
+  const auto files = suite_files(PVMKIT_SCENARIOS_DIR);
+  CHECK(files.size() >= 9);
+  for (const auto& f : files) {
     CAPTURE(f);
-    CHECK_NOTHROW((void)read_scenario_file(std::string{PVMKIT_SCENARIOS_DIR} + f));
+    CHECK_NOTHROW((void)read_scenario_file(std::string{PVMKIT_SCENARIOS_DIR} + "/" + f));
   }
+  CHECK_NOTHROW((void)read_scenario_file(PVMKIT_SCENARIOS_DIR "/../traces/traced.json"));
 }
 
 TEST_CASE("JSON syntax errors name the line and column") {
@@ -94,7 +98,7 @@ TEST_CASE("scenario rejections name the field and the line") {
   CHECK(error_of(replace(base, "\"cpus_per_node\": 4", "\"cpus_per_node\": 4, \"sockets\": 2")) ==
         "s.json:4: host.sockets: unknown field (expected one of nodes, cpus_per_node, memory_per_node_gib, distances, devices)");
   CHECK(error_of(replace(base, "\"home\": 0,", "\"home\": 0, \"colour\": \"red\",")) ==
-        "s.json:7: guests[0].colour: unknown field (expected one of name, home, vcpus, memory_gib, net_device, block_device, workload)");
+        "s.json:7: guests[0].colour: unknown field (expected one of name, home, vcpus, memory_gib, cpu_cores, net_device, block_device, workload)");
   CHECK(error_of(replace(base, "\"peak\": 3", "\"peak\": 3, \"multiple\": 2")) == "s.json:8: guests[1].workload.multiple: not a field of a 'bursty' workload");
   CHECK(error_of(replace(base, "\"peak\": 3", "\"peek\": 3")).find("s.json:8: guests[1].workload.peek: unknown field") == 0);
   // Negative rates and out-of-range values.
@@ -124,8 +128,13 @@ TEST_CASE("scenario rejections name the field and the line") {
   CHECK(error_of(replace(base, "\"home\": 0,", "\"home\": 0, \"net_device\": \"eth9\",")) ==
         "s.json:7: guests[0].net_device: device 'eth9' is not in host.devices");
   CHECK(error_of("{\"host\": {\"nodes\": 1, \"cpus_per_node\": 2},\n \"guests\": []}") == "s.json:2: guests: needs at least one guest");
-  CHECK(error_of(replace(base, "\"memory_per_node_gib\": 16,", "\"memory_per_node_gib\": 16, \"distances\": [[10, 21], [20, 10]],")) ==
-        "s.json:4: host.distances[1][0]: the matrix must be symmetric (distances[0][1] = 21)");
+  // An asymmetric matrix is real (row = from, column = to) and kept as given.
+  const auto asym = parse_scenario(replace(base, "\"memory_per_node_gib\": 16,", "\"memory_per_node_gib\": 16, \"distances\": [[10, 21], [20, 10]],"), "s.json");
+  CHECK(make_topology(asym.host).distance(node_id{0}, node_id{1}) == 21);
+  CHECK(make_topology(asym.host).distance(node_id{1}, node_id{0}) == 20);
+  // Guests' own CPU use cannot exceed their node's CPUs.
+  CHECK(error_of(replace(base, "\"home\": 0,", "\"home\": 0, \"vcpus\": 8, \"cpu_cores\": 5,")).find("cpu_cores: node 0 has 4 CPUs; its guests' cpu_cores add up to 5") !=
+        std::string::npos);
   CHECK(error_of(replace(base, "\"memory_per_node_gib\": 16,", "\"memory_per_node_gib\": 16, \"distances\": [[10, 21]],")) ==
         "s.json:4: host.distances: expected 2 rows (one per node), found 1");
   CHECK(error_of(replace(base, "\"memory_per_node_gib\": 16,", "\"memory_per_node_gib\": 16, \"distances\": [[12, 21], [21, 10]],")) ==

@@ -63,6 +63,13 @@ concept CpuCapControl = Backend<B> && requires(B& b, domain_id d, unsigned perce
   { b.set_cpu_cap(d, percent) } -> std::same_as<result<void>>;
 };
 
+// The pVM's own state alone (its vCPUs, cap and CPU use), cheaper than a whole snapshot: what a
+// guard between control rounds reads (controller::guard).
+template <class B>
+concept PvmProbe = Backend<B> && requires(B& b) {
+  { b.pvm_snapshot() } -> std::same_as<result<domain_state>>;
+};
+
 // A machine page frame and the node it lives on.
 struct page_frame {
   std::uint64_t frame = 0;

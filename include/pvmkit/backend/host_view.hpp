@@ -44,6 +44,9 @@ struct domain_state {
   // Empty when the backend cannot cap, so policies know not to ask for one.
   std::optional<unsigned> cpu_cap;
   io_load io;
+  // Cores the domain's own vCPUs used over the last period (a guest's compute competes with the
+  // pVM for its node's CPUs); 0 when the backend cannot tell.
+  double cpu_load = 0;
 
   [[nodiscard]] bytes memory() const noexcept {
     bytes t;

@@ -135,6 +135,7 @@ class mock_host {
   }
 
   void set_io_load(domain_id d, io_load load) { require(d).view.io = load; }
+  void set_cpu_load(domain_id d, double cores) { require(d).view.cpu_load = cores; }
   void set_task_load(task_id t, double cores) { tasks_.at(t.index()).cpu_load = cores; }
   // A component dies on its own (what the recovery side must notice).
   void crash(component_id c) { components_.at(c.index()).status = component_status::failed; }
@@ -182,6 +183,15 @@ class mock_host {
     if (auto e = enter("snapshot", "")) return unexpected{e};
     ++snapshots_;
     return state();
+  }
+
+  result<domain_state> pvm_snapshot() {
+    if (auto e = enter("pvm_snapshot", "")) return unexpected{e};
+    const auto& d = doms_.front();  // the pVM is created first
+    domain_state s = d.view;
+    s.memory_per_node.clear();
+    for (auto p : d.pages_on_node) s.memory_per_node.push_back(pages{p}.to_bytes());
+    return s;
   }
 
   result<void> set_vcpu_affinity(domain_id d, vcpu_id v, const cpuset& cpus) {
@@ -459,6 +469,9 @@ class mock_host {
   }
 
   dom_state* find(domain_id d) noexcept {
+    // Ids are handed out in order from 0, so a domain usually sits at its id's index: the simulator
+    // updates every guest every tick, and a search would make a run quadratic in guests.
+    if (d.index() < doms_.size() && doms_[d.index()].view.id == d) return &doms_[d.index()];
     for (auto& x : doms_)
       if (x.view.id == d) return &x;
     return nullptr;

@@ -3,17 +3,28 @@
 // the distance matrix) that has some. The node of the device a task drives is weighed in.
 //
 // A node is a candidate when it has online pVM vCPUs and room for the task:
-//     load(n) + task load <= online pVM vCPUs on n * target_utilisation.
+//     load(n) + task load <= min(online pVM vCPUs on n, CPUs its guests leave) * target_utilisation
+// (a guest's own compute takes its node's CPUs first: placement::free_cpus_by_node). A node whose
+// pVM vCPUs already cover every CPU its guests leave is full: sizing cannot grow it, so headroom
+// there would only push its guests' work to remote nodes. A full node therefore takes its own
+// guests' work up to full_utilisation of its cores, keeps what it holds up to saturation, and
+// takes other nodes' work only up to target_utilisation. A node busy beyond saturation may have
+// more work queued than its measured load shows: its tasks are decided again, heaviest first (the
+// fewest moves), until it is below saturation.
 // The home node is taken whenever it has room. Otherwise the candidates are scored (lower is
 // better), for a task serving a guest homed on node h and driving a device on node d:
-//     score(n) = distance(h, n) / 10 + device_weight * distance(d, n) / 10
+//     score(n) = distance(n, h) / 10 + device_weight * distance(n, d) / 10
+// (distance(n, h): from a CPU on n to memory on h, the SLIT's row-to-column reading, which matters
+// when the matrix is asymmetric).
 // (the device term is absent when the task drives no device or the device's node is unknown).
 // Home-first is a rule, not an outcome of the score: with a device on a third node the score can
 // favour a remote node near the device (10 + w*d(d,h) > d(h,n) + w*d(d,n) when d(d,h) is large).
 // Among remote nodes, the device's node breaks distance ties.
 //
 // A task with no node to go to (no node has an online pVM vCPU) is left where it is; its decision
-// record says so.
+// record says so. A task whose home is full leaves it for the nearest node with room (spill), and
+// comes back as soon as home has room again (tasks away from home are decided first); its records
+// say which (reason::spilled, reason::back_home).
 //
 // Stability: a task already on node c stays there while c is within (1 + hysteresis) of its
 // capacity and the best candidate does not improve the score by more than hysteresis * score(c);
@@ -37,6 +48,7 @@
 #include <pvmkit/topology/topology.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +60,47 @@
 #include <vector>
 
 namespace pvmkit::placement {
+
+// Why Closer put a task where it did: the short form goes with the plan's step, the long form in
+// the decision record.
+enum class closer_reason : std::uint8_t {
+  home_has_room,    // at home, with room there
+  back_home,        // was away (spilled or misplaced); home has room again
+  spilled,          // home has no room: the nearest node with room
+  hysteresis,       // a better node exists, but not better enough to move
+  budget_spent,     // would move, but this decision's migration budget is spent
+  follows_backend,  // an interrupt goes where its backend task is
+  least_loaded,     // no node has room: the least loaded node with pVM vCPUs
+  no_pvm_vcpu,      // no node has an online pVM vCPU: left where it is
+};
+
+[[nodiscard]] constexpr std::string_view to_string(closer_reason r) noexcept {
+  switch (r) {
+    case closer_reason::home_has_room: return "home node";
+    case closer_reason::back_home: return "back home";
+    case closer_reason::spilled: return "home full: nearest w/ room";
+    case closer_reason::hysteresis: return "hysteresis";
+    case closer_reason::budget_spent: return "budget spent";
+    case closer_reason::follows_backend: return "follows backend";
+    case closer_reason::least_loaded: return "least loaded";
+    case closer_reason::no_pvm_vcpu: return "no pVM vCPU";
+  }
+  return "no pVM vCPU";
+}
+
+[[nodiscard]] constexpr std::string_view describe(closer_reason r, bool stays) noexcept {
+  switch (r) {
+    case closer_reason::home_has_room: return stays ? "home node has room; stays" : "home node has room";
+    case closer_reason::back_home: return "back home: its home node has room again";
+    case closer_reason::spilled: return "home node lacks spare pVM capacity: nearest node with room";
+    case closer_reason::hysteresis: return "stays: the best node's gain is below the hysteresis threshold";
+    case closer_reason::budget_spent: return "stays: the migration budget of this decision is spent";
+    case closer_reason::follows_backend: return "an interrupt follows the backend task it serves";
+    case closer_reason::least_loaded: return "no node has room: the least loaded node with pVM vCPUs";
+    case closer_reason::no_pvm_vcpu: return "no online pVM vCPU is pinned to any node: left where it is";
+  }
+  return "no online pVM vCPU is pinned to any node: left where it is";
+}
 
 class closer {
  public:
@@ -63,6 +116,12 @@ class closer {
     double hysteresis = 0.15;
     // Task moves per decision; initial placements of unplaced tasks are not moves.
     std::size_t migration_budget = 32;
+    // On a full node (no more vCPUs can come): the share of its cores its own guests' work may be
+    // placed into, and the share of busy time from which it counts as saturated (its measured
+    // load then only a lower bound of the work it is asked for). Neither goes below the one
+    // before it: full_utilisation is at least target_utilisation, saturation at least both.
+    double full_utilisation = 0.95;
+    double saturation = 0.98;
 
     void validate() const {
       if (!(target_utilisation > 0 && target_utilisation <= 1))
@@ -71,6 +130,10 @@ class closer {
         throw config_error("closer: device_weight must be in [0, 10], got " + std::to_string(device_weight));
       if (!(hysteresis >= 0 && hysteresis < 1))
         throw config_error("closer: hysteresis must be in [0, 1), got " + std::to_string(hysteresis));
+      if (!(full_utilisation > 0 && full_utilisation <= 1))
+        throw config_error("closer: full_utilisation must be in (0, 1], got " + std::to_string(full_utilisation));
+      if (!(saturation > 0 && saturation <= 1))
+        throw config_error("closer: saturation must be in (0, 1], got " + std::to_string(saturation));
     }
   };
 
@@ -93,6 +156,7 @@ class closer {
       nodes_[n].vcpus = layout_.online[n];
       nodes_[n].cpus = layout_.cpus[n];
       nodes_[n].load = 0;
+      nodes_[n].guest_cpu = 0;
     }
     index_guests(view);
     index_tasks(view, new_topology);
@@ -100,17 +164,24 @@ class closer {
       pin_floating_vcpus(view, p, log);
       locate_tasks(view);  // the node CPU sets changed
     }
-    for (auto& n : nodes_) {
-      n.capacity = static_cast<double>(n.vcpus) * opts_.target_utilisation;
-      n.keep_limit = n.capacity * (1 + opts_.hysteresis) + eps;
+    for (std::size_t n = 0; n < n_nodes; ++n) {
+      node_acc& acc = nodes_[n];
+      const double free = std::max(0.0, static_cast<double>(topo.nodes()[n].cpus.size()) - acc.guest_cpu);
+      const double cores = std::min(static_cast<double>(acc.vcpus), free);
+      const bool full = static_cast<double>(acc.vcpus) + eps >= std::floor(free + eps);
+      const double full_u = std::max(opts_.target_utilisation, opts_.full_utilisation);
+      acc.foreign_limit = cores * opts_.target_utilisation + eps;
+      acc.capacity = full ? cores * full_u : cores * opts_.target_utilisation;
+      acc.keep_limit = (full ? std::min(cores * std::max(opts_.saturation, full_u), acc.capacity * (1 + opts_.hysteresis))
+                             : acc.capacity * (1 + opts_.hysteresis)) + eps;
     }
 
     // Every placed task, interrupts too, is accounted where it runs, so each decision sees all the
     // load, as replan() does (it starts from the accounting this pass leaves). Order:
     // tasks away from home first (they go home when there is room, and leave an overloaded node
     // first), then unplaced ones, then tasks at home: those on nodes within the hysteresis band
-    // stay, those on overloaded nodes are decided heaviest first (fewest moves to relieve the
-    // node). Interrupts go last: they follow their backend.
+    // stay, those on overloaded nodes are decided best fit first (see below). Interrupts go last:
+    // they follow their backend.
     std::size_t budget = opts_.migration_budget;
     const std::size_t n_tasks = tasks_.size();
     // (A task's load is the view's, read by index_tasks; passes with no task in them are skipped.)
@@ -147,12 +218,20 @@ class closer {
       if (!a.exact || a.mem != a.node) {
         const bool unchanged = a.exact;
         a.exact = true;
-        emit(view.tasks[i], a.node, unchanged, "home node", p);
+        emit(view.tasks[i], a.node, unchanged, closer_reason::home_has_room, p);
       }
     }
     if (!order_.empty()) {
-      std::stable_sort(order_.begin(), order_.end(),
-                       [&](std::uint32_t x, std::uint32_t y) { return tasks_[x].load > tasks_[y].load; });
+      // Best fit: on each overloaded node the tasks no heavier than its excess go first, heaviest
+      // first, then the others lightest first; so what leaves is little more than the excess, in
+      // few moves (heaviest-first alone would send a whole big task away for a small excess).
+      auto key = [&](std::uint32_t i) {
+        const task_acc& a = tasks_[i];
+        const node_acc& acc = nodes_[a.node.index()];
+        const double excess = acc.load - acc.keep_limit;
+        return a.load <= excess ? std::pair{0, -a.load} : std::pair{1, a.load};
+      };
+      std::stable_sort(order_.begin(), order_.end(), [&](std::uint32_t x, std::uint32_t y) { return key(x) < key(y); });
       for (std::uint32_t i : order_) place(view, i, tasks_[i].load, budget, p, log);
     }
     if (stage_count_[stage_irq] > 0)
@@ -199,7 +278,9 @@ class closer {
   struct node_acc {
     double load = 0;
     double capacity = 0;
-    double keep_limit = 0;  // capacity * (1 + hysteresis) + eps: the load a placed task stays under
+    double guest_cpu = 0;   // cores its guests' own vCPUs use: CPUs the pVM cannot have
+    double keep_limit = 0;  // the load a placed task stays under (see the header comment)
+    double foreign_limit = 0;  // the load up to which it takes work homed elsewhere
     std::size_t vcpus = 0;
     cpuset cpus;
   };
@@ -249,6 +330,7 @@ class closer {
       acc.view_index = static_cast<std::uint32_t>(i);
       // guest_home(), its common case inline.
       acc.home = g.home_node.index() < n_nodes ? g.home_node : guest_home(*topo_, g);
+      nodes_[acc.home.index()].guest_cpu += g.cpu_load;
     }
     guests_.resize(slots);
     if (slots != old_slots) grouped_ = false;
@@ -496,7 +578,7 @@ class closer {
     if (!a.irq && cur.valid() && cur == task_home(a) && !log.enabled()) {
       const auto& acc = nodes_[cur.index()];
       if (acc.vcpus > 0 && acc.load + load <= acc.keep_limit) {
-        settle(view, i, cur, "home node", p);
+        settle(view, i, cur, closer_reason::home_has_room, p);
         return;
       }
     }
@@ -515,14 +597,14 @@ class closer {
     if (!home.valid()) home = least_loaded();
     const double w = dev.valid() ? opts_.device_weight : 0.0;
     auto score = [&](node_id n) {
-      return (static_cast<double>(topo.distance(home, n)) + (dev.valid() ? w * static_cast<double>(topo.distance(dev, n)) : 0.0)) /
+      return (static_cast<double>(topo.distance(n, home)) + (dev.valid() ? w * static_cast<double>(topo.distance(n, dev)) : 0.0)) /
              static_cast<double>(local_distance);
     };
     auto fits = [&](node_id n) {
       const auto& acc = nodes_[n.index()];
       if (acc.vcpus == 0) return false;
-      const double cap = n == cur ? acc.capacity * (1 + opts_.hysteresis) : acc.capacity;
-      return acc.load + load <= cap + eps;
+      const double cap = n == cur ? acc.keep_limit : n == home ? acc.capacity + eps : acc.foreign_limit;
+      return acc.load + load <= cap;
     };
 
 
@@ -530,22 +612,22 @@ class closer {
     decision_record rec;
     node_id choice = node_id::invalid();
     double best_score = std::numeric_limits<double>::infinity();
-    std::string_view why;
+    closer_reason why = closer_reason::no_pvm_vcpu;
 
     const node_id follow = a.irq ? backend_node(view, a, t) : node_id::invalid();
     if (follow.valid()) {
       choice = follow;
-      why = "follows backend";
+      why = closer_reason::follows_backend;
       if (explain) rec.candidates.push_back({node_label(follow), score(follow), "node of its backend task"});
     } else if (!home.valid()) {
       // Unplaced pVM-wide work and no node with an online pVM vCPU to score from or go to.
       choice = cur;
-      why = "no pVM vCPU";
+      why = closer_reason::no_pvm_vcpu;
     } else {
       bool home_fits = false;
-      for (node_id n : topo.nearest_nodes(home)) {  // home first, then nearest first
+      for (node_id n : topo.nearest_to(home)) {  // home first, then nearest first
         const double lower_bound =
-            static_cast<double>(topo.distance(home, n)) / static_cast<double>(local_distance) + w;
+            static_cast<double>(topo.distance(n, home)) / static_cast<double>(local_distance) + w;
         if (!explain && (home_fits || lower_bound >= best_score)) break;
         const double s = score(n);
         const bool ok = fits(n);
@@ -562,10 +644,12 @@ class closer {
         }
       }
       if (choice.valid()) {
-        why = choice == home ? std::string_view{"home node"} : std::string_view{"nearest w/ room"};
+        why = choice != home                   ? closer_reason::spilled
+              : cur.valid() && cur != home ? closer_reason::back_home
+                                           : closer_reason::home_has_room;
       } else {
         choice = least_loaded(load);
-        why = choice.valid() ? "least loaded" : "no pVM vCPU";
+        why = choice.valid() ? closer_reason::least_loaded : closer_reason::no_pvm_vcpu;
         if (choice.valid()) best_score = score(choice);
       }
       // Hysteresis: a placed task that still fits where it is moves only for a clear gain.
@@ -573,7 +657,7 @@ class closer {
         const double here = score(cur);
         if (here - best_score < opts_.hysteresis * here) {
           choice = cur;
-          why = "hysteresis";
+          why = closer_reason::hysteresis;
         }
       }
       if (!choice.valid()) choice = cur;
@@ -582,7 +666,7 @@ class closer {
     if (cur.valid() && choice != cur && nodes_[cur.index()].vcpus > 0) {
       if (budget == 0) {
         choice = cur;
-        why = "budget spent";
+        why = closer_reason::budget_spent;
       } else {
         --budget;
       }
@@ -601,14 +685,14 @@ class closer {
                     {"load", std::to_string(load)},
                     {"current", node_label(cur)}};
       rec.choice = node_label(choice);
-      rec.reason = explain_reason(why, cur, choice);
+      rec.reason = std::string{describe(why, cur == choice)};
       log.add(std::move(rec));
     }
   }
 
   // Accounts the task on `choice` and emits what differs from the view.
   // The view's record is read only when something may differ.
-  [[gnu::always_inline]] void settle(const host_view& view, std::size_t i, node_id choice, std::string_view why, plan& p) {
+  [[gnu::always_inline]] void settle(const host_view& view, std::size_t i, node_id choice, closer_reason why, plan& p) {
     task_acc& a = tasks_[i];
     nodes_[choice.index()].load += a.load;
     const bool unchanged = choice == a.node && a.exact;  // already compared when it was located
@@ -617,20 +701,10 @@ class closer {
     a.exact = true;
     if (!unchanged || a.mem != choice) emit(view.tasks[i], choice, unchanged, why, p);
   }
-  void emit(const pvm_task& t, node_id choice, bool unchanged, std::string_view why, plan& p) {
+  void emit(const pvm_task& t, node_id choice, bool unchanged, closer_reason why, plan& p) {
     const cpuset& cpus = nodes_[choice.index()].cpus;
-    if (!unchanged && t.affinity != cpus && !cpus.empty()) p.add(set_task_affinity{t.id, cpus}, std::string{why});
-    if (t.memory_node != choice) p.add(set_task_memory_node{t.id, choice}, std::string{why});
-  }
-
-  [[nodiscard]] static std::string explain_reason(std::string_view why, node_id cur, node_id choice) {
-    if (why == "home node") return cur == choice ? "home node has room; stays" : "home node has room";
-    if (why == "nearest w/ room") return "home node lacks spare pVM capacity: nearest node with room";
-    if (why == "hysteresis") return "stays: the best node's gain is below the hysteresis threshold";
-    if (why == "budget spent") return "stays: the migration budget of this decision is spent";
-    if (why == "follows backend") return "an interrupt follows the backend task it serves";
-    if (why == "least loaded") return "no node has room: the least loaded node with pVM vCPUs";
-    return "no online pVM vCPU is pinned to any node: left where it is";
+    if (!unchanged && t.affinity != cpus && !cpus.empty()) p.add(set_task_affinity{t.id, cpus}, std::string{to_string(why)});
+    if (t.memory_node != choice) p.add(set_task_memory_node{t.id, choice}, std::string{to_string(why)});
   }
 
   // The node with pVM vCPUs whose utilisation after adding `load` is lowest.

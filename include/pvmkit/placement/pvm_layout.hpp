@@ -7,6 +7,7 @@
 #include <pvmkit/core/ids.hpp>
 #include <pvmkit/topology/topology.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -74,6 +75,17 @@ struct pvm_vcpu_layout {
     }
   }
 };
+
+// CPUs of each node the guests' own vCPUs leave to the pVM: the node's CPUs less the cores its
+// guests' vCPUs used (each guest's compute counted on its home node), never below zero. A pVM
+// vCPU beyond these only contends with the guests for the same CPUs.
+inline void free_cpus_by_node(const topology& topo, const std::vector<domain_state>& guests, std::vector<double>& out) {
+  out.assign(topo.node_count(), 0.0);
+  for (const auto& g : guests)
+    if (g.cpu_load > 0) out[guest_home(topo, g).index()] += g.cpu_load;
+  for (std::size_t n = 0; n < out.size(); ++n)
+    out[n] = std::max(0.0, static_cast<double>(topo.nodes()[n].cpus.size()) - out[n]);
+}
 
 [[nodiscard]] inline std::string node_label(node_id n) {
   return n.valid() ? "node " + std::to_string(n.value()) : std::string{"none"};

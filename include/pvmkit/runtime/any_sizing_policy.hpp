@@ -38,6 +38,8 @@ class any_sizing_policy {
     return self_->decide(view, log);
   }
   [[nodiscard]] std::string_view name() const noexcept { return self_->name(); }
+  // The wrapped policy's guard, or an empty plan when it has none.
+  [[nodiscard]] plan guard(const host_view& view, decision_log& log) { return self_->guard(view, log); }
 
   template <class P>
   [[nodiscard]] P* target() noexcept {
@@ -56,6 +58,7 @@ class any_sizing_policy {
     [[nodiscard]] virtual std::unique_ptr<concept_t> clone() const = 0;
     [[nodiscard]] virtual plan decide(const host_view&, decision_log&) = 0;
     [[nodiscard]] virtual std::string_view name() const noexcept = 0;
+    [[nodiscard]] virtual plan guard(const host_view&, decision_log&) = 0;
   };
   template <class P>
   struct model final : concept_t {
@@ -64,6 +67,10 @@ class any_sizing_policy {
     [[nodiscard]] std::unique_ptr<concept_t> clone() const override { return std::make_unique<model>(policy); }
     [[nodiscard]] plan decide(const host_view& v, decision_log& log) override { return policy.decide(v, log); }
     [[nodiscard]] std::string_view name() const noexcept override { return policy.name(); }
+    [[nodiscard]] plan guard(const host_view& v, decision_log& log) override {
+      if constexpr (GuardedPolicy<P>) return policy.guard(v, log);
+      else return {};
+    }
     P policy;
   };
 
@@ -71,5 +78,6 @@ class any_sizing_policy {
 };
 
 static_assert(sizing::SizingPolicy<any_sizing_policy>);
+static_assert(GuardedPolicy<any_sizing_policy>);
 
 }  // namespace pvmkit::runtime

@@ -177,6 +177,8 @@ Policy build(const parsed_spec& s, const Options& o) {
         {"device_weight", [](O& o, const parsed_spec& ps, const spec_param& p) { o.device_weight = parse_number(ps, p); }},
         {"hysteresis", [](O& o, const parsed_spec& ps, const spec_param& p) { o.hysteresis = parse_number(ps, p); }},
         {"migration_budget", [](O& o, const parsed_spec& ps, const spec_param& p) { o.migration_budget = parse_count(ps, p); }},
+        {"full_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.full_utilisation = parse_number(ps, p); }},
+        {"saturation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.saturation = parse_number(ps, p); }},
     };
     return build<placement::closer>(s, read_options(s, keys));
   }
@@ -208,6 +210,8 @@ Policy build(const parsed_spec& s, const Options& o) {
         {"memory_granularity", [](O& o, const parsed_spec& ps, const spec_param& p) { o.memory_granularity = parse_size(ps, p); }},
         {"cap_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_utilisation = parse_number(ps, p); }},
         {"cap_binding", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_binding = parse_number(ps, p); }},
+        {"full_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.full_utilisation = parse_number(ps, p); }},
+        {"saturation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.saturation = parse_number(ps, p); }},
         {"cap_floor_percent", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_floor_percent = parse_count(ps, p); }},
     };
     return build<sizing::closer_dynamic>(s, read_options(s, keys));

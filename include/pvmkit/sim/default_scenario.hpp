@@ -1,5 +1,5 @@
 // The default scenario of `pvmkit simulate`, embedded so the command runs with no input. It is the
-// same text as examples/scenarios/default.json (a test checks they stay equal).
+// same text as examples/scenarios/light.json (a test checks they stay equal).
 #pragma once
 
 #include <pvmkit/sim/scenario.hpp>
@@ -10,7 +10,7 @@
 namespace pvmkit::sim {
 
 inline constexpr std::string_view default_scenario_json = R"pvmkit({
-  "name": "default: 2-socket host, 16 mixed guests, a flash crowd",
+  "name": "light: 2-socket host, 16 mixed guests, a small flash crowd",
   "seed": 42,
   "duration_s": 300,
   "tick_s": 0.1,

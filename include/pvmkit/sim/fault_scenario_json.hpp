@@ -1,7 +1,7 @@
 // Reading fault scenarios (sim/faults.hpp) from JSON, with the parser and field decoder of
 // scenario_json.hpp, so errors look the same: "faults.json:14: faults[2].component: unknown
 // component 'netbak' (components: xenstored, netback, blkback)". The format is in docs/recovery.md
-// ("Fault scenario files"); examples/scenarios/faults-default.json is default_fault_scenario().
+// ("Fault scenario files"); examples/faults/default.json is default_fault_scenario().
 #pragma once
 
 #include <pvmkit/core/error.hpp>

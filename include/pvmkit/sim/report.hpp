@@ -6,6 +6,7 @@
 #include <pvmkit/sim/engine.hpp>
 #include <pvmkit/sim/scenario.hpp>
 #include <pvmkit/sim/svg_chart.hpp>
+#include <pvmkit/sim/targets.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -20,26 +21,6 @@ namespace pvmkit::sim {
 
 inline constexpr const char* modelled_note =
     "All figures are MODELLED by pvmkit's host simulator (equations and sources: docs/simulator.md), not measured.";
-
-// The targets for Closer, checked against the oracle run.
-struct target_check {
-  double served_vs_oracle_pct = 0;    // >= 97
-  double cores_vs_oracle = 0;         // allocated / oracle's used cores, <= 1.15
-  double used_vs_oracle = 0;          // used / oracle's used cores (for reference)
-  double remote_work_pct = 0;         // < 5
-  [[nodiscard]] bool served_ok() const noexcept { return served_vs_oracle_pct >= 97.0; }
-  [[nodiscard]] bool cores_ok() const noexcept { return cores_vs_oracle <= 1.15; }
-  [[nodiscard]] bool remote_ok() const noexcept { return remote_work_pct < 5.0; }
-};
-
-[[nodiscard]] inline target_check check_targets(const run_result& policy, const run_result& oracle) {
-  target_check t;
-  t.served_vs_oracle_pct = oracle.served_work > 0 ? 100.0 * policy.served_work / oracle.served_work : 100.0;
-  t.cores_vs_oracle = oracle.cores_used_mean > 0 ? policy.cores_allocated_mean / oracle.cores_used_mean : 0;
-  t.used_vs_oracle = oracle.cores_used_mean > 0 ? policy.cores_used_mean / oracle.cores_used_mean : 0;
-  t.remote_work_pct = 100.0 * policy.remote_work_share;
-  return t;
-}
 
 namespace detail {
 
@@ -63,7 +44,7 @@ struct column {
     c.push_back({"of oracle %", 2, true, [o = oracle->served_work](const run_result& r) { return o > 0 ? 100.0 * r.served_work / o : 100.0; }});
   c.push_back({"delay ms", 3, false, [](const run_result& r) { return r.delay_mean_ms; }});
   c.push_back({"p99 ms", 3, false, [](const run_result& r) { return r.delay_p99_ms; }});
-  c.push_back({"cores alloc", 2, false, [](const run_result& r) { return r.cores_allocated_mean; }});
+  c.push_back({"cores held", 2, false, [](const run_result& r) { return r.cores_held_mean; }});
   c.push_back({"cores used", 2, false, [](const run_result& r) { return r.cores_used_mean; }});
   // pVM CPU time per unit of served work: 1.00 when every request ran at its local cost.
   c.push_back({"cost x", 2, false, [](const run_result& r) { return r.served_work > 0 ? r.cores_used_mean * r.duration_s / r.served_work : 1.0; }});
@@ -130,11 +111,12 @@ struct column {
     }
   }
   out += "\n* best among the policies. served = I/O served / demanded, weighted by each request's local pVM cost;\n"
-         "delay = queueing delay (mean and p99 over ticks); cores alloc = online pVM vCPUs, or the pVM's CPU cap\n"
-         "when lower; cores used = pVM CPU time spent; cost x = pVM CPU time per unit of served work (1.00 = all\n"
-         "at local cost); remote = share of pVM work (buffers) on a node other than the guest's; task moves =\n"
-         "changes of a task's node set after the first round. oracle = unlimited pVM capacity on every guest's\n"
-         "home node.\n";
+         "delay = queueing delay (mean and p99 over ticks); cores held = CPU time the pVM may take at any moment\n"
+         "(its vCPUs on the CPUs its guests leave, within its cap; the oracle holds what it uses); cores used = pVM\n"
+         "CPU time spent; cost x = pVM CPU time per unit of served work (1.00 = all at local cost); remote = share\n"
+         "of pVM work (buffers) on a node other than the guest's; task moves = changes of a task's node set after\n"
+         "the first round. oracle = perfect knowledge on the same CPUs: each node serves its own guests first and\n"
+         "spills the rest to the nearest nodes with CPUs to spare.\n";
   bool failed = false;
   for (const auto& r : runs) failed = failed || r.failed_rounds;
   if (failed) {
@@ -146,18 +128,8 @@ struct column {
   return out;
 }
 
-[[nodiscard]] inline std::string format_targets(const target_check& t, const std::string& label) {
-  auto mark = [](bool ok) { return ok ? std::string{"met"} : std::string{"NOT met"}; };
-  std::string out = "Targets for " + label + " against the oracle (modelled):\n";
-  out += "  served >= 97 % of the oracle's:        " + detail::fixed(t.served_vs_oracle_pct, 2) + " %  " + mark(t.served_ok()) + "\n";
-  out += "  pVM cores <= 1.15x the oracle's used:  " + detail::fixed(t.cores_vs_oracle, 2) + "x allocated  " + mark(t.cores_ok()) +
-         " (" + detail::fixed(t.used_vs_oracle, 2) + "x used)\n";
-  out += "  pVM work remote < 5 %:                 " + detail::fixed(t.remote_work_pct, 2) + " %  " + mark(t.remote_ok()) + "\n";
-  return out;
-}
-
 [[nodiscard]] inline std::string to_json(const scenario& s, const std::vector<run_result>& runs,
-                                         const std::optional<std::pair<std::string, target_check>>& targets) {
+                                         const std::optional<target_set>& targets) {
   json_writer w;
   w.begin_object().field("modelled", true).field("note", modelled_note);
   w.key("scenario").begin_object().field("name", s.name).field("duration_s", s.duration_s).field("tick_s", s.tick_s)
@@ -168,7 +140,7 @@ struct column {
     w.begin_object().field("label", r.label).field("oracle", r.oracle).field("served_pct", r.served_pct)
         .field("demanded_core_seconds", r.demanded_work).field("served_core_seconds", r.served_work)
         .field("delay_mean_ms", r.delay_mean_ms).field("delay_p99_ms", r.delay_p99_ms)
-        .field("pvm_cores_allocated_mean", r.cores_allocated_mean).field("pvm_cores_used_mean", r.cores_used_mean)
+        .field("pvm_cores_held_mean", r.cores_held_mean).field("pvm_cores_used_mean", r.cores_used_mean)
         .field("cost_per_served", r.served_work > 0 ? r.cores_used_mean * r.duration_s / r.served_work : 1.0)
         .field("remote_work_share", r.remote_work_share).field("remote_buffer_share", r.remote_buffer_share)
         .field("dropped_requests", r.dropped_requests).field("task_moves", std::uint64_t{r.task_moves})
@@ -177,12 +149,8 @@ struct column {
   }
   w.end_array();
   if (targets) {
-    const auto& t = targets->second;
-    w.key("targets").begin_object().field("policy", targets->first)
-        .field("served_vs_oracle_pct", t.served_vs_oracle_pct).field("served_ok", t.served_ok())
-        .field("allocated_cores_vs_oracle_used", t.cores_vs_oracle).field("used_cores_vs_oracle_used", t.used_vs_oracle)
-        .field("cores_ok", t.cores_ok()).field("remote_work_pct", t.remote_work_pct).field("remote_ok", t.remote_ok())
-        .end_object();
+    w.key("targets");
+    write_json(w, *targets);
   }
   w.end_object();
   return w.take();
@@ -190,10 +158,10 @@ struct column {
 
 [[nodiscard]] inline std::string to_csv(const run_result& r) {
   std::string out = "# " + r.label + ": per-control-period averages. " + modelled_note + "\n";
-  out += "time_s,demanded_cores,served_cores,pvm_cores_allocated,pvm_cores_used,remote_share\n";
+  out += "time_s,demanded_cores,served_cores,pvm_cores_held,pvm_cores_used,remote_share\n";
   for (const auto& p : r.series)
     out += detail::fixed(p.time_s, 3) + "," + detail::fixed(p.demanded_cores, 4) + "," + detail::fixed(p.served_cores, 4) + "," +
-           detail::fixed(p.allocated_cores, 4) + "," + detail::fixed(p.used_cores, 4) + "," + detail::fixed(p.remote_share, 4) + "\n";
+           detail::fixed(p.held_cores, 4) + "," + detail::fixed(p.used_cores, 4) + "," + detail::fixed(p.remote_share, 4) + "\n";
   return out;
 }
 
@@ -207,11 +175,11 @@ struct column {
   return out;
 }
 
-// Two panels over time: served I/O (with the demand dashed) and pVM cores allocated, one line
+// Two panels over time: served I/O (with the demand dashed) and pVM cores held, one line
 // per run.
 [[nodiscard]] inline std::vector<chart_panel> time_panels(const std::vector<run_result>& runs) {
   chart_panel served{"served I/O (pVM cores of local work)", "time (s)", "cores", {}};
-  chart_panel cores{"pVM cores allocated (online vCPUs)", "time (s)", "cores", {}};
+  chart_panel cores{"pVM cores held", "time (s)", "cores", {}};
   if (!runs.empty()) {
     chart_series demand{"demand", {}, true};
     for (const auto& p : runs.front().series) demand.points.emplace_back(p.time_s, p.demanded_cores);
@@ -221,7 +189,7 @@ struct column {
     chart_series a{r.label, {}, false}, b{r.label, {}, false};
     for (const auto& p : r.series) {
       a.points.emplace_back(p.time_s, p.served_cores);
-      b.points.emplace_back(p.time_s, p.allocated_cores);
+      b.points.emplace_back(p.time_s, p.held_cores);
     }
     served.series.push_back(std::move(a));
     cores.series.push_back(std::move(b));

@@ -38,6 +38,9 @@ struct guest_spec {
   double memory_gib = 4;
   std::string net_device = "eth0";  // "" = the guest has no net backend
   std::string block_device;         // "" = a block backend that drives no named device
+  // Cores the guest's own vCPUs keep busy on its home node (its compute, not its I/O): CPUs the
+  // pVM cannot have there. 0 = the guest's vCPUs leave the node's CPUs to the pVM.
+  double cpu_cores = 0;
   workload load = steady_load{};
 };
 

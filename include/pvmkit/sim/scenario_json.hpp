@@ -477,11 +477,7 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
           s.host.distances.push_back(d);
         }
       }
-      for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < i; ++j)
-          if (s.host.distances[i * n + j] != s.host.distances[j * n + i])
-            rows[i].items()[j].fail("the matrix must be symmetric (distances[" + std::to_string(j) + "][" + std::to_string(i) + "] = " +
-                                    std::to_string(s.host.distances[j * n + i]) + ")");
+      // Asymmetric matrices are real (row = from, column = to, as in the ACPI SLIT): kept as given.
     }
     if (h.has("devices")) {
       std::set<std::string> names;
@@ -519,13 +515,16 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
 
   if (root.has("model")) {
     const field m = top("model");
-    m.object({"net_packet_us", "block_request_us", "guest_memory_share", "buffer_share", "net_ring_slots", "block_ring_slots"});
+    m.object({"net_packet_us", "block_request_us", "guest_memory_share", "buffer_share", "device_share", "remote_latency",
+              "net_ring_slots", "block_ring_slots"});
     detail::optional_field(m, "net_packet_us", [&](const field& f) { s.model.net_packet_us = f.number(0, 1e6, true); });
     detail::optional_field(m, "block_request_us", [&](const field& f) { s.model.block_request_us = f.number(0, 1e6, true); });
     detail::optional_field(m, "guest_memory_share", [&](const field& f) { s.model.guest_memory_share = f.number(0, 1); });
     detail::optional_field(m, "buffer_share", [&](const field& f) { s.model.buffer_share = f.number(0, 1); });
-    if (s.model.guest_memory_share + s.model.buffer_share > 1)
-      m.fail("guest_memory_share + buffer_share must be at most 1 (they are shares of one request's cost)");
+    detail::optional_field(m, "device_share", [&](const field& f) { s.model.device_share = f.number(0, 1); });
+    detail::optional_field(m, "remote_latency", [&](const field& f) { s.model.remote_latency = f.number(1, 10); });
+    if (s.model.guest_memory_share + s.model.buffer_share + s.model.device_share > 1)
+      m.fail("guest_memory_share + buffer_share + device_share must be at most 1 (they are shares of one request's cost)");
     detail::optional_field(m, "net_ring_slots", [&](const field& f) { s.model.net_ring_slots = static_cast<std::size_t>(f.integer(0, 1u << 30)); });
     detail::optional_field(m, "block_ring_slots", [&](const field& f) { s.model.block_ring_slots = static_cast<std::size_t>(f.integer(0, 1u << 30)); });
   }
@@ -535,9 +534,10 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
   if (guests.empty()) top("guests").fail("needs at least one guest");
   std::set<std::string> names;
   std::vector<double> memory_on(s.host.nodes, s.pvm.memory_mib / 1024.0 / static_cast<double>(s.host.nodes));
+  std::vector<double> cpu_on(s.host.nodes, 0.0);
   for (std::size_t i = 0; i < guests.size(); ++i) {
     const field& g = guests[i];
-    g.object({"name", "home", "vcpus", "memory_gib", "net_device", "block_device", "workload"});
+    g.object({"name", "home", "vcpus", "memory_gib", "cpu_cores", "net_device", "block_device", "workload"});
     guest_spec gs;
     gs.name = g.at("name").string();
     if (gs.name.empty()) g.at("name").fail("must not be empty");
@@ -551,6 +551,13 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
     detail::optional_field(g, "vcpus", [&](const field& f) { gs.vcpus = static_cast<std::size_t>(f.integer(1, 4096)); });
     detail::optional_field(g, "memory_gib", [&](const field& f) { gs.memory_gib = f.number(0, unbounded, true); });
     memory_on[home] += gs.memory_gib;
+    detail::optional_field(g, "cpu_cores", [&](const field& f) {
+      gs.cpu_cores = f.number(0, static_cast<double>(gs.vcpus));
+      cpu_on[home] += gs.cpu_cores;
+      if (cpu_on[home] > static_cast<double>(s.host.cpus_per_node) + 1e-9)
+        f.fail("node " + std::to_string(home) + " has " + std::to_string(s.host.cpus_per_node) + " CPUs; its guests' cpu_cores add up to " +
+               std::to_string(cpu_on[home]));
+    });
     if (memory_on[home] > s.host.memory_per_node_gib)
       g.fail("node " + std::to_string(home) + " runs out of memory (" + std::to_string(memory_on[home]) + " GiB asked of " +
              std::to_string(s.host.memory_per_node_gib) + ")");

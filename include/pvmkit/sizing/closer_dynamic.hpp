@@ -2,11 +2,23 @@
 // once at boot. Every control period, per node n:
 //     demand(n) = sum of cpu_load of the pVM tasks serving guests homed on n
 //                 (+ io.pvm_cores of guests on n that have no task in the view)
-//     needed(n) = ceil(demand(n) / target_utilisation)
-//     wanted(n) = min(ceiling(n), max(needed(n), floor(n)))
+//     full(n)   = min(ceiling(n), free(n))                     (the most pVM work n can hold)
+//     kept(n)   = min(demand(n), full(n) * full_utilisation),  excess(n) = demand(n) - kept(n)
+// A node's excess spills to the nearest nodes with room left at the target utilisation
+// (full * target_utilisation - kept - what they already took), nearest first, largest excess
+// first; what fits nowhere stays at home. A node that cannot grow keeps less headroom for its own
+// guests (full_utilisation): more would only push their work to remote nodes. A node whose pVM
+// vCPUs were busy beyond `saturation` of their cores may have had more work than its measured
+// load shows: its demand is taken as (1 - target_utilisation) of those cores higher, a probe that
+// ends once the node is below saturation.
+//     planned(n) = kept(n) + spilled in(n) + excess left(n)
+//     needed(n)  = ceil(planned(n) / target_utilisation)
+//     wanted(n)  = min(ceiling(n), limit(n), max(needed(n), floor(n)))
+// free(n)    = the node's CPUs less what its guests' own vCPUs use (placement::free_cpus_by_node);
+// limit(n)   = ceil(free(n)), at least 1: a vCPU beyond the free CPUs only contends with guests;
 // floor(n)   = min_vcpus_per_node if n homes a guest, and never below what the tasks running on n
 //              now need (ceil of their load, at least 1) so they are not starved before placement
-//              moves them;
+//              moves them (spilled work keeps its vCPUs until placement brings it home);
 // ceiling(n) = the node's CPU count (or max_vcpus_per_node when smaller).
 // Scale up: to wanted(n) in the same period. Scale down: only after wanted(n) stayed below the
 // online count for scale_down_periods consecutive periods, then one vCPU per period while it
@@ -17,8 +29,8 @@
 // uses. The pVM's total CPU time is therefore capped in fractions of a core:
 //     cap = ceil(100 * sum_n demand(n) / cap_utilisation)  percent of one pCPU
 // bounded by [cap_floor_percent, 100 * vCPUs kept online]. A cap the pVM ran into (its load
-// reached cap_binding of it) hides the demand above it, so the next period lifts the cap to the
-// vCPUs' full capacity and the period after measures the real demand. Every default and its
+// reached cap_binding of it) hides the demand above it, so it is raised by half instead, at the
+// round and, between rounds, by guard() every tick while it binds. Every default and its
 // rationale is in docs/sizing.md.
 //
 // Which vCPU: a vCPU is "on" node n when its hard affinity lies inside n. To add one on n it takes,
@@ -66,6 +78,8 @@ class closer_dynamic {
     double cap_utilisation = 0.9;          // 0 = never cap; else the share of the cap demand may fill
     double cap_binding = 0.97;             // load at this share of the cap means the cap bound
     std::size_t cap_floor_percent = 100;   // one core for the pVM's own work (kernel, xenstored, toolstack)
+    double full_utilisation = 0.95;        // own guests' work on a node that cannot grow (as closer's)
+    double saturation = 0.98;              // busy share from which a node's load is only a lower bound
 
     void validate() const {
       if (!(target_utilisation > 0 && target_utilisation <= 1))
@@ -83,6 +97,10 @@ class closer_dynamic {
         throw config_error("closer_dynamic: cap_binding must be in (0, 1], got " + std::to_string(cap_binding));
       if (cap_floor_percent == 0)
         throw config_error("closer_dynamic: cap_floor_percent must be at least 1 (0 would mean no cap)");
+      if (!(full_utilisation > 0 && full_utilisation <= 1))
+        throw config_error("closer_dynamic: full_utilisation must be in (0, 1], got " + std::to_string(full_utilisation));
+      if (!(saturation > 0 && saturation <= 1))
+        throw config_error("closer_dynamic: saturation must be in (0, 1], got " + std::to_string(saturation));
       if (memory_granularity.count() < page_size_bytes)
         throw config_error("closer_dynamic: memory_granularity must be at least one page (4 KiB)");
     }
@@ -106,20 +124,21 @@ class closer_dynamic {
     placement::pvm_vcpu_layout layout;
     layout.build(topo, view.pvm);
 
+    spill(topo, layout);
     std::vector<std::size_t> target(n_nodes, 0);
     std::vector<std::string_view> why(n_nodes);
     for (std::size_t n = 0; n < n_nodes; ++n) {
-      const std::size_t cpus = topo.nodes()[n].cpus.size();
-      const std::size_t ceiling = opts_.max_vcpus_per_node ? std::min(opts_.max_vcpus_per_node, cpus) : cpus;
-      const std::size_t needed = ceil_count(demand_[n] / opts_.target_utilisation);
+      const std::size_t ceiling = ceiling_[n];
+      const std::size_t limit = std::max<std::size_t>(1, ceil_count(free_[n]));
+      const std::size_t needed = ceil_count(planned_[n] / opts_.target_utilisation);
       const std::size_t floor_guests = guests_on_[n] > 0 ? opts_.min_vcpus_per_node : 0;
       const std::size_t floor_running = running_tasks_[n] > 0 ? std::max<std::size_t>(1, ceil_count(running_load_[n])) : 0;
-      const std::size_t wanted = std::min(ceiling, std::max({needed, floor_guests, floor_running}));
+      const std::size_t wanted = std::min({ceiling, limit, std::max({needed, floor_guests, floor_running})});
       const std::size_t cur = layout.online[n];
       if (wanted > cur) {
         target[n] = wanted;
         low_[n] = 0;
-        why[n] = "scale up";
+        why[n] = spill_in_[n] > eps ? "scale up: work spilled from a full node" : "scale up";
       } else if (wanted < cur) {
         ++low_[n];
         target[n] = low_[n] >= opts_.scale_down_periods ? cur - 1 : cur;
@@ -133,10 +152,13 @@ class closer_dynamic {
         log.add({std::string{name()},
                  "node " + std::to_string(n) + " vCPUs",
                  {{"demand_cores", std::to_string(demand_[n])},
+                  {"free_cpus", std::to_string(free_[n])},
+                  {"spilled_out_cores", std::to_string(spill_out_[n])},
+                  {"spilled_in_cores", std::to_string(spill_in_[n])},
                   {"needed", std::to_string(needed)},
                   {"floor_guests", std::to_string(floor_guests)},
                   {"floor_running", std::to_string(floor_running)},
-                  {"ceiling", std::to_string(ceiling)},
+                  {"ceiling", std::to_string(std::min(ceiling, limit))},
                   {"online", std::to_string(cur)},
                   {"low_periods", std::to_string(low_[n])}},
                  {},
@@ -159,14 +181,83 @@ class closer_dynamic {
     return p;
   }
 
+  // Between rounds: a cap the pVM has run into (its CPU use reached cap_binding of it) is raised
+  // at once by half, up to its vCPUs' full capacity, and again at the next guard while it still
+  // binds; the next round sets it from the demand it then measures. A burst then costs a few guard
+  // periods (ticks), not a control period, and the pVM takes little more than the burst needs.
+  // Reads the pVM only.
+  [[nodiscard]] plan guard(const host_view& view, decision_log& log) {
+    plan p;
+    if (opts_.cap_utilisation == 0 || !view.pvm.cpu_cap || *view.pvm.cpu_cap == 0) return p;
+    const unsigned cap = *view.pvm.cpu_cap;
+    const std::size_t full = std::max<std::size_t>(1, view.pvm.online_vcpus()) * 100;
+    if (100.0 * view.pvm.cpu_load < opts_.cap_binding * cap || full <= cap) return p;
+    const std::size_t raised = std::min(full, ceil_count(1.5 * cap));
+    p.add(set_cpu_cap{view.pvm.id, static_cast<unsigned>(raised)}, "guard: the pVM ran into its cap");
+    if (log.enabled())
+      log.add({std::string{name()},
+               "pVM CPU cap",
+               {{"cpu_load_cores", std::to_string(view.pvm.cpu_load)}, {"current_percent", std::to_string(cap)}},
+               {},
+               std::to_string(raised) + " %",
+               "guard: the pVM ran into its cap; raised by half (at most its vCPUs' capacity) until the next round"});
+    return p;
+  }
+
  private:
+  static constexpr double eps = 1e-9;
+
   [[nodiscard]] static std::size_t ceil_count(double x) noexcept {
     return x <= 1e-9 ? 0 : static_cast<std::size_t>(std::ceil(x - 1e-9));
+  }
+
+  // Where each node's work goes: home while the node has room, the excess to the nearest nodes
+  // with room left (largest excess first), the rest stays home.
+  void spill(const topology& topo, const placement::pvm_vcpu_layout& layout) {
+    const std::size_t n_nodes = topo.node_count();
+    ceiling_.assign(n_nodes, 0);
+    planned_.assign(n_nodes, 0.0);
+    spare_.assign(n_nodes, 0.0);
+    spill_in_.assign(n_nodes, 0.0);
+    spill_out_.assign(n_nodes, 0.0);
+    std::vector<double>& excess = excess_;
+    excess.assign(n_nodes, 0.0);
+    for (std::size_t n = 0; n < n_nodes; ++n) {
+      const std::size_t cpus = topo.nodes()[n].cpus.size();
+      ceiling_[n] = opts_.max_vcpus_per_node ? std::min(opts_.max_vcpus_per_node, cpus) : cpus;
+      const double full = std::min(static_cast<double>(ceiling_[n]), free_[n]);
+      const double cores_now = std::min(static_cast<double>(layout.online[n]), free_[n]);
+      const double full_u = std::max(opts_.target_utilisation, opts_.full_utilisation);
+      const bool saturated = cores_now > 0 && running_load_[n] >= std::max(opts_.saturation, full_u) * cores_now;
+      const double demand = demand_[n] + (saturated ? (1 - opts_.target_utilisation) * cores_now : 0.0);
+      planned_[n] = std::min(demand, full * full_u);
+      excess[n] = demand - planned_[n];
+      spare_[n] = std::max(0.0, full * opts_.target_utilisation - planned_[n]);
+    }
+    order_.clear();
+    for (std::size_t n = 0; n < n_nodes; ++n)
+      if (excess[n] > eps) order_.push_back(n);
+    std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) { return excess[a] > excess[b]; });
+    for (std::size_t h : order_) {
+      for (node_id m : topo.nearest_to(node_id{static_cast<node_id::rep>(h)})) {
+        if (excess[h] <= eps) break;
+        const std::size_t k = m.index();
+        if (k == h || spare_[k] <= eps) continue;
+        const double take = std::min(excess[h], spare_[k]);
+        spare_[k] -= take;
+        excess[h] -= take;
+        spill_in_[k] += take;
+        spill_out_[h] += take;
+        planned_[k] += take;
+      }
+      planned_[h] += std::max(0.0, excess[h]);  // fits nowhere: stays home, overloaded
+    }
   }
 
   void measure(const host_view& view) {
     const topology& topo = *view.topo;
     const std::size_t n_nodes = topo.node_count();
+    placement::free_cpus_by_node(topo, view.guests, free_);
     demand_.assign(n_nodes, 0.0);
     running_load_.assign(n_nodes, 0.0);
     running_tasks_.assign(n_nodes, 0);
@@ -329,11 +420,13 @@ class closer_dynamic {
     const unsigned current = *view.pvm.cpu_cap;  // 0 = none: the vCPUs' capacity is the limit
     const std::size_t full = std::max<std::size_t>(1, vcpus) * 100;
     const bool bound = current != 0 && 100.0 * demand >= opts_.cap_binding * current;
-    std::size_t want = full;
-    std::string_view why = "the pVM ran into its cap: lifted to its vCPUs' capacity to see the demand";
-    if (!bound) {
-      want = std::clamp(ceil_count(100.0 * demand / opts_.cap_utilisation), std::min(opts_.cap_floor_percent, full), full);
-      why = "demand / cap_utilisation";
+    std::size_t want = std::clamp(ceil_count(100.0 * demand / opts_.cap_utilisation), std::min(opts_.cap_floor_percent, full), full);
+    std::string_view why = "demand / cap_utilisation";
+    if (bound && want < full) {
+      // The demand above the cap is hidden: raised by half (as the guard does), up to the vCPUs'
+      // capacity, until it no longer binds.
+      want = std::min(full, std::max(want, ceil_count(1.5 * current)));
+      why = "the pVM ran into its cap: raised by half to see the demand";
     }
     if (want != current) p.add(set_cpu_cap{view.pvm.id, static_cast<unsigned>(want)}, std::string{why});
     if (log.enabled())
@@ -352,12 +445,14 @@ class closer_dynamic {
   std::vector<std::size_t> low_;
   std::size_t memory_low_ = 0;
   // Scratch of the last decide(), kept to reuse the allocations.
-  std::vector<double> demand_, running_load_;
+  std::vector<double> demand_, running_load_, free_, planned_, spare_, spill_in_, spill_out_, excess_;
+  std::vector<std::size_t> ceiling_, order_;
   std::vector<std::size_t> running_tasks_, guests_on_;
   std::vector<node_id> home_;
   std::vector<bool> has_tasks_;
 };
 
 static_assert(SizingPolicy<closer_dynamic>);
+static_assert(GuardedPolicy<closer_dynamic>);
 
 }  // namespace pvmkit::sizing

@@ -1,0 +1,122 @@
+// A scenario suite: every scenario file of a folder run under the same policy pairs and the
+// oracle, each judged by the same targets (sim/targets.hpp), and one summary across them. Every
+// figure is modelled.
+#pragma once
+
+#include <pvmkit/core/error.hpp>
+#include <pvmkit/core/json_writer.hpp>
+#include <pvmkit/sim/engine.hpp>
+#include <pvmkit/sim/report.hpp>
+#include <pvmkit/sim/scenario.hpp>
+#include <pvmkit/sim/targets.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace pvmkit::sim {
+
+struct suite_entry {
+  std::string file;  // as found in the folder (the file name only)
+  scenario s;
+  std::vector<run_result> runs;  // the pairs, then the oracle
+  std::optional<target_set> targets;
+};
+
+// The scenario files of a suite folder: its regular *.json files, by name.
+[[nodiscard]] inline std::vector<std::string> suite_files(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) throw config_error("--suite " + dir + ": not a directory");
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (!e.is_regular_file(ec) || e.path().extension() != ".json") continue;
+    files.push_back(e.path().filename().string());
+  }
+  if (ec) throw config_error("--suite " + dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw config_error("--suite " + dir + ": no *.json scenario files");
+  return files;
+}
+
+// One row per scenario and run: the figures a user compares across scenarios.
+[[nodiscard]] inline std::string format_suite_summary(const std::vector<suite_entry>& suite) {
+  std::vector<std::vector<std::string>> cells{
+      {"scenario", "placement + sizing", "served %", "of oracle %", "remote work %", "cores held", "p99 ms", "task moves"}};
+  std::size_t checked = 0, met = 0;
+  for (const auto& e : suite) {
+    const run_result* oracle = nullptr;
+    for (const auto& r : e.runs)
+      if (r.oracle) oracle = &r;
+    for (const auto& r : e.runs) {
+      const double of = oracle && oracle->served_work > 0 ? 100.0 * r.served_work / oracle->served_work : 100.0;
+      std::string label = r.label;
+      if (e.targets && r.label == e.targets->policy) label += e.targets->met() ? " [targets met]" : " [targets NOT met]";
+      cells.push_back({e.file, label, detail::fixed(r.served_pct, 2), detail::fixed(of, 2), detail::fixed(100.0 * r.remote_work_share, 1),
+                       detail::fixed(r.cores_held_mean, 2), detail::fixed(r.delay_p99_ms, 3),
+                       detail::fixed(static_cast<double>(r.task_moves), 0)});
+    }
+    if (e.targets) {
+      ++checked;
+      met += e.targets->met() ? 1U : 0U;
+    }
+  }
+  std::vector<std::size_t> width(cells.front().size(), 0);
+  for (const auto& l : cells)
+    for (std::size_t j = 0; j < l.size(); ++j) width[j] = std::max(width[j], l[j].size());
+  std::string out = "Suite summary: " + std::to_string(suite.size()) + " scenarios. " + modelled_note + "\n\n";
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    for (std::size_t j = 0; j < cells[i].size(); ++j) {
+      const auto pad = width[j] - cells[i][j].size();
+      if (j < 2) out += (j ? "  " : "") + cells[i][j] + std::string(pad, ' ');
+      else out += "  " + std::string(pad, ' ') + cells[i][j];
+    }
+    out += '\n';
+    if (i == 0) {
+      std::size_t total = 0;
+      for (auto w : width) total += w + 2;
+      out += std::string(total - 2, '-') + '\n';
+    }
+  }
+  if (checked) out += "\nTargets met on " + std::to_string(met) + " of " + std::to_string(checked) + " scenarios.\n";
+  return out;
+}
+
+[[nodiscard]] inline std::string suite_summary_csv(const std::vector<suite_entry>& suite) {
+  std::string out = "# " + std::string{modelled_note} + "\n";
+  out += "file,scenario,run,served_pct,of_oracle_pct,remote_work_pct,cores_held,cores_used,delay_p99_ms,task_moves,targets_met\n";
+  auto quoted = [](const std::string& v) {
+    std::string q = "\"";
+    for (char c : v) q += c == '"' ? std::string{"\"\""} : std::string(1, c);
+    return q + "\"";
+  };
+  for (const auto& e : suite) {
+    const run_result* oracle = nullptr;
+    for (const auto& r : e.runs)
+      if (r.oracle) oracle = &r;
+    for (const auto& r : e.runs) {
+      const double of = oracle && oracle->served_work > 0 ? 100.0 * r.served_work / oracle->served_work : 100.0;
+      const bool judged = e.targets && r.label == e.targets->policy;
+      out += quoted(e.file) + "," + quoted(e.s.name) + "," + quoted(r.label) + "," + detail::fixed(r.served_pct, 4) + "," +
+             detail::fixed(of, 4) + "," + detail::fixed(100.0 * r.remote_work_share, 4) + "," + detail::fixed(r.cores_held_mean, 4) +
+             "," + detail::fixed(r.cores_used_mean, 4) + "," + detail::fixed(r.delay_p99_ms, 4) + "," +
+             std::to_string(r.task_moves) + "," + (judged ? (e.targets->met() ? "yes" : "no") : "") + "\n";
+    }
+  }
+  return out;
+}
+
+inline void write_json(json_writer& w, const std::vector<suite_entry>& suite) {
+  w.begin_array();
+  for (const auto& e : suite) {
+    w.begin_object().field("file", e.file);
+    w.key("placement_sizing").raw(to_json(e.s, e.runs, e.targets));
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace pvmkit::sim
