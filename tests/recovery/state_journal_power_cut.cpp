@@ -16,6 +16,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 using namespace pvmkit;
@@ -35,7 +36,9 @@ std::vector<operation> workload(std::size_t n, std::uint64_t seed) {
   std::vector<operation> ops;
   for (std::size_t i = 0; i < n; ++i) {
     operation o;
-    o.key = "/local/domain/" + std::to_string(rng() % 8) + "/k" + std::to_string(rng() % 6);
+    const auto domain = rng() % 8, leaf = rng() % 6;  // in this order on every compiler
+    o.key = "/local/domain/";  // appended: GCC 12 at -O3 warns falsely (-Wrestrict) on "literal" + std::string
+    o.key.append(std::to_string(domain)).append("/k").append(std::to_string(leaf));
     o.erase = rng() % 4 == 0;
     if (!o.erase) {
       const std::size_t len = rng() % 20 == 0 ? 2000 + rng() % 2000 : rng() % 200;
@@ -89,8 +92,24 @@ const char* name(power_cut_fs::call_kind k) {
 }
 
 struct sweep_counts {
-  std::size_t points = 0, same_as_before = 0, disks = 0, compactions = 0, quarantined = 0, failures = 0;
+  std::size_t points = 0, same_as_before = 0, disks = 0, disks_seen_before = 0, compactions = 0, quarantined = 0, failures = 0;
 };
+
+// What recovering a disk gave (a disk recovers the same way whatever point it was cut at).
+struct outcome {
+  bool opened = false;
+  bool repair_ok = false;
+  std::uint64_t last_seq = 0;
+  std::size_t state = 0;
+  std::string why;
+};
+
+std::size_t state_hash(const kv& m) {
+  std::size_t h = m.size();
+  for (const auto& [k, v] : m)
+    for (const std::string& part : {k, v}) h = (h ^ std::hash<std::string>{}(part)) * 0x100000001B3ULL;
+  return h;
+}
 
 sweep_counts sweep(journal_options opts, bool reorder) {
   const auto ops = workload(1000, 15);
@@ -100,6 +119,7 @@ sweep_counts sweep(journal_options opts, bool reorder) {
   kv acked_state;
   std::size_t acked = 0, attempted = 0;
   std::uint64_t last_version = ~std::uint64_t{0};
+  std::unordered_map<std::size_t, outcome> recovered_disks;
 
   auto check = [&](const power_cut_fs& now, const power_cut_fs::call& c) {
     if (c.kind == power_cut_fs::call_kind::rename && c.path == "j/snapshot") ++n.compactions;
@@ -114,30 +134,45 @@ sweep_counts sweep(journal_options opts, bool reorder) {
       if (n.failures >= 10) break;
       ++n.disks;
       auto image = std::make_shared<power_cut_fs>(now.after(cut));
-      std::string why;
       std::uint64_t recovered = 0;
       bool ok = false;
-      {
-        auto j = sim_journal::open("j", {.compact_after_bytes = 0}, power_cut_io{image}, &why);
-        if (j) {
-          recovered = j->last_seq();
-          n.quarantined += j->recovery().quarantine.empty() ? 0U : 1U;
-          if (recovered >= acked && recovered <= attempted) {
-            kv expect = acked_state;
-            for (std::size_t i = acked; i < recovered; ++i) apply(expect, ops[i]);
-            ok = j->state() == expect && j->put("marker", "m").has_value();
+      const std::size_t disk_hash = image->content_hash();
+      auto seen = recovered_disks.find(disk_hash);
+      if (seen == recovered_disks.end()) {
+        outcome o;
+        bool repaired = false;
+        {
+          auto j = sim_journal::open("j", {.compact_after_bytes = 0}, power_cut_io{image}, &o.why);
+          if (j) {
+            const auto& r = j->recovery();
+            o.opened = true;
+            o.last_seq = j->last_seq();
+            o.state = state_hash(j->state());
+            n.quarantined += r.quarantine.empty() ? 0U : 1U;
+            repaired = r.tail_damaged || r.records_skipped > 0 || r.log_last_seq < r.snapshot_seq;
+            o.repair_ok = !repaired || j->put("marker", "m").has_value();
           }
         }
+        if (repaired && o.repair_ok) {  // a repaired journal takes a write and gives it back
+          auto again = sim_journal::open("j", {.compact_after_bytes = 0}, power_cut_io{image}, &o.why);
+          o.repair_ok = again && again->last_seq() == o.last_seq + 1 && again->state().count("marker") == 1;
+        }
+        seen = recovered_disks.emplace(disk_hash, std::move(o)).first;
+      } else {
+        ++n.disks_seen_before;
       }
-      if (ok) {  // the repaired journal takes a write and gives it back
-        auto again = sim_journal::open("j", {.compact_after_bytes = 0}, power_cut_io{image}, &why);
-        ok = again && again->last_seq() == recovered + 1 && again->state().count("marker") == 1;
+      const outcome& o = seen->second;
+      recovered = o.last_seq;
+      if (o.opened && o.repair_ok && recovered >= acked && recovered <= attempted) {
+        kv expect = acked_state;
+        for (std::size_t i = acked; i < recovered; ++i) apply(expect, ops[i]);
+        ok = o.state == state_hash(expect);
       }
       if (!ok && ++n.failures <= 10) {
         FAIL_CHECK("power cut at call " << c.index << " (" << name(c.kind) << " " << c.path << "), keep "
                                         << cut.keep << " torn " << cut.torn.value_or(0) << " zero_fill " << cut.zero_fill
                                         << " drop " << cut.drop.value_or(0) << ": recovered seq " << recovered
-                                        << ", acknowledged " << acked << ", attempted " << attempted << "; " << why);
+                                        << ", acknowledged " << acked << ", attempted " << attempted << "; " << o.why);
       }
     }
   };
@@ -169,8 +204,8 @@ sweep_counts sweep(journal_options opts, bool reorder) {
 
 TEST_CASE("power cut at every write and sync of a 1,000-operation workload (fdatasync per record)") {
   const auto n = sweep({.sync = fsync_policy::every_record(), .compact_after_bytes = 8 << 10}, false);
-  MESSAGE("points " << n.points << " (" << n.same_as_before << " the same disks as the point before), disks recovered "
-                     << n.disks << ", compactions " << n.compactions);
+  MESSAGE("points " << n.points << " (" << n.same_as_before << " the same disks as the point before), disks " << n.disks
+                     << " (" << n.disks_seen_before << " seen before), compactions " << n.compactions);
   CHECK(n.failures == 0);
   CHECK(n.points >= 2000 / stride());
   CHECK(n.compactions >= 10);
@@ -178,8 +213,9 @@ TEST_CASE("power cut at every write and sync of a 1,000-operation workload (fdat
 
 TEST_CASE("power cut at every write and sync of a 1,000-operation workload (group commit, reordered writes)") {
   const auto n = sweep({.sync = fsync_policy::every(4), .compact_after_bytes = 8 << 10}, true);
-  MESSAGE("points " << n.points << " (" << n.same_as_before << " the same disks as the point before), disks recovered "
-                     << n.disks << ", compactions " << n.compactions << ", with a quarantine copy " << n.quarantined);
+  MESSAGE("points " << n.points << " (" << n.same_as_before << " the same disks as the point before), disks " << n.disks
+                     << " (" << n.disks_seen_before << " seen before), compactions " << n.compactions
+                     << ", recovered with a quarantine copy " << n.quarantined);
   CHECK(n.failures == 0);
   CHECK(n.points >= 1250 / stride());
   CHECK(n.compactions >= 10);

@@ -34,6 +34,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -86,6 +87,14 @@ class power_cut_fs {
     std::vector<std::string> out;
     for (const auto& [name, id] : names_) out.push_back(name);
     return out;
+  }
+  // Names and contents, hashed: equal for equal file systems (a test skips disks it has seen).
+  [[nodiscard]] std::size_t content_hash() const {
+    std::size_t h = 0;
+    for (const auto& [name, id] : names_)
+      for (std::string_view part : {std::string_view{name}, std::string_view{inodes_.at(id).cache}})
+        h = (h ^ std::hash<std::string_view>{}(part)) * 0x100000001B3ULL;
+    return h;
   }
   [[nodiscard]] std::size_t calls() const noexcept { return calls_; }
   // Changes whenever a file, a name or what is durable changes: equal versions, equal cuts.
