@@ -106,6 +106,26 @@ std::string snapshot_file(std::uint64_t seq, const kv& entries) {
 
 constexpr std::size_t log_header = 36;
 constexpr std::size_t record_header = 40;
+
+// Puts a=1, b=2, c=3 (each acknowledged); returns where the second and the third record start.
+struct three_records {
+  std::size_t second = 0, third = 0;
+};
+three_records write_three(const fs::path& d) {
+  three_records at;
+  auto j = open_ok(d);
+  REQUIRE(j.put("a", "1"));
+  at.second = static_cast<std::size_t>(j.log_bytes());
+  REQUIRE(j.put("b", "2"));
+  at.third = static_cast<std::size_t>(j.log_bytes());
+  REQUIRE(j.put("c", "3"));
+  return at;
+}
+
+std::string flipped(std::string s, std::size_t at, unsigned bit = 0) {
+  s[at] = static_cast<char>(static_cast<unsigned char>(s[at]) ^ (1U << bit));
+  return s;
+}
 }  // namespace
 
 TEST_CASE("crc32 matches the standard check value and composes") {
@@ -175,21 +195,12 @@ TEST_CASE("journal: a log truncated anywhere in its last record recovers to the 
 // entries and truncate the log to 0 bytes.
 TEST_CASE("journal: damage to an acknowledged record before intact ones is refused, never cut silently") {
   temp_dir d;
-  std::size_t first = 0, second = 0;
-  {
-    auto j = open_ok(d.path);
-    REQUIRE(j.put("a", "1"));
-    first = static_cast<std::size_t>(j.log_bytes());
-    REQUIRE(j.put("b", "2"));
-    second = static_cast<std::size_t>(j.log_bytes());
-    REQUIRE(j.put("c", "3"));
-  }
+  const auto [after_first, after_second] = write_three(d.path);
   const std::string wal = slurp(d.path / "wal");
   SUBCASE("a bit flipped anywhere in the first record: refused, files untouched") {
-    for (std::size_t at = log_header; at < first; ++at) {
+    for (std::size_t at = log_header; at < after_first; ++at) {
       CAPTURE(at);
-      std::string bad = wal;
-      bad[at] = static_cast<char>(bad[at] ^ (1 << (at % 8)));
+      const std::string bad = flipped(wal, at, static_cast<unsigned>(at % 8));
       spit(d.path / "wal", bad);
       const auto f = open_fails(d.path);
       CHECK(f.code == journal_errc::corrupt_log);
@@ -202,8 +213,7 @@ TEST_CASE("journal: damage to an acknowledged record before intact ones is refus
     }
   }
   SUBCASE("salvage keeps the records before the damage and a copy of the whole log") {
-    std::string bad = wal;
-    bad[second - 1] ^= 0x20;  // the value of the second record
+    const std::string bad = flipped(wal, after_second - 1, 5);  // the value of the second record
     spit(d.path / "wal", bad);
     CHECK(open_fails(d.path).code == journal_errc::corrupt_log);
     {
@@ -221,16 +231,14 @@ TEST_CASE("journal: damage to an acknowledged record before intact ones is refus
   }
   SUBCASE("a length field of a middle record") {
     std::string bad = wal;
-    bad[first + 10] = '\x7f';
+    bad[after_first + 10] = '\x7f';
     spit(d.path / "wal", bad);
     const auto f = open_fails(d.path);
     CHECK(f.code == journal_errc::corrupt_log);
-    CHECK(contains(f.why, ("record header checksum mismatch at byte " + std::to_string(first)).c_str()));
+    CHECK(contains(f.why, ("record header checksum mismatch at byte " + std::to_string(after_first)).c_str()));
   }
   SUBCASE("a bit in the last record: indistinguishable from a torn write, cut off and reported") {
-    std::string bad = wal;
-    bad.back() ^= 0x01;
-    spit(d.path / "wal", bad);
+    spit(d.path / "wal", flipped(wal, wal.size() - 1));
     auto j = open_ok(d.path);
     CHECK(j.state() == kv{{"a", "1"}, {"b", "2"}});
     CHECK(j.recovery().tail_damaged);
@@ -266,8 +274,7 @@ TEST_CASE("journal: group commit, a torn unacknowledged group is cut with a copy
   }
   const std::string wal = slurp(d.path / "wal");
   SUBCASE("damage in the unacknowledged group: e was written before d was acknowledged") {
-    std::string bad = wal;
-    bad[group2 + record_header] ^= 0x01;  // d's key
+    const std::string bad = flipped(wal, group2 + record_header);  // d's key
     spit(d.path / "wal", bad);
     auto j = open_ok(d.path);
     CHECK(j.state() == kv{{"a", "v"}, {"b", "v"}, {"c", "v"}});
@@ -275,9 +282,7 @@ TEST_CASE("journal: group commit, a torn unacknowledged group is cut with a copy
     CHECK(slurp(d.path / "wal.quarantine-1") == bad);
   }
   SUBCASE("damage in the acknowledged group: d and e were written after it was acknowledged") {
-    std::string bad = wal;
-    bad[log_header + record_header] ^= 0x01;  // a's key
-    spit(d.path / "wal", bad);
+    spit(d.path / "wal", flipped(wal, log_header + record_header));  // a's key
     CHECK(open_fails(d.path).code == journal_errc::corrupt_log);
   }
 }
@@ -290,8 +295,7 @@ TEST_CASE("journal: a damaged log header is refused; salvage starts from the sna
     REQUIRE(j.compact());
     REQUIRE(j.put("b", "2"));
   }
-  std::string wal = slurp(d.path / "wal");
-  wal[20] ^= 0x04;  // the salt
+  const std::string wal = flipped(slurp(d.path / "wal"), 20, 2);  // the salt
   spit(d.path / "wal", wal);
   const auto f = open_fails(d.path);
   CHECK(f.code == journal_errc::corrupt_log);
@@ -787,16 +791,23 @@ TEST_CASE("journal: recover_journal_bytes (the fuzzers' entry) agrees with open 
   std::size_t refused = 0;
   for (std::size_t at = 0; at < wal.size(); ++at) {
     (void)recover_journal_bytes(snap, std::string_view{wal}.substr(0, at));
-    std::string bad = wal;
-    bad[at] = static_cast<char>(bad[at] ^ (1 << (at % 8)));
-    auto b = recover_journal_bytes(snap, bad);
+    auto b = recover_journal_bytes(snap, flipped(wal, at, static_cast<unsigned>(at % 8)));
     if (!b) ++refused;
     else CHECK(b->report.last_seq <= r->report.last_seq);
   }
   CHECK(refused > 0);
   for (std::size_t at = 0; at < snap.size(); ++at) {
-    std::string bad = snap;
-    bad[at] = static_cast<char>(bad[at] ^ 0x01);
-    CHECK_FALSE(recover_journal_bytes(bad, wal).has_value());
+    CHECK_FALSE(recover_journal_bytes(flipped(snap, at), wal).has_value());
   }
+}
+
+TEST_CASE("journal: a missing acknowledged record (a later one in its place) is refused") {
+  temp_dir d;
+  const auto [second, third] = write_three(d.path);
+  std::string wal = slurp(d.path / "wal");
+  wal.erase(second, third - second);  // record 2 gone: record 3 (acked seq 2) follows record 1
+  spit(d.path / "wal", wal);
+  const auto f = open_fails(d.path);
+  CHECK(f.code == journal_errc::corrupt_log);
+  CHECK(contains(f.why, "sequence number out of order (3 after 1)"));
 }

@@ -426,7 +426,9 @@ result<recovered_journal> recover(const S* snapshot, const S* log, corruption_po
   if (problem == nullptr) return out;
 
   // A torn write leaves nothing of this log after it that was written once it was acknowledged.
-  auto scan = scan_after_damage(in, at + 1, seed, last + 1, rep.snapshot_seq);
+  // An intact header with the wrong seq is evidence itself; any other damaged record is not.
+  const bool intact_header = std::string_view{problem} == "sequence number out of order";
+  auto scan = scan_after_damage(in, intact_header ? at : at + 1, seed, last + 1, rep.snapshot_seq);
   if (!scan) return unexpected{scan.error()};
   rep.tail_damaged = true;
   rep.tail_problem = std::string{problem} + detail + " at byte " + std::to_string(at) + " (seq " + std::to_string(last + 1) + ")";
