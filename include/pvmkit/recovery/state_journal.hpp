@@ -289,15 +289,11 @@ class basic_state_journal {
     result<journal_file_source<Io>> snap = *snap_fd >= 0 ? sized(*snap_fd) : journal_file_source<Io>{};
     result<journal_file_source<Io>> log = *log_fd >= 0 ? sized(*log_fd) : journal_file_source<Io>{};
     result<recovered_journal> rec = unexpected{std::make_error_code(std::errc::io_error)};
-    if (!snap || !log) {
-      rec = unexpected{!snap ? snap.error() : log.error()};
-    } else {
-      rec = recover_journal(*snap_fd >= 0 ? &*snap : nullptr, *log_fd >= 0 ? &*log : nullptr, opts_.on_corruption, &why);
-      if (!rec && why.empty()) why = rec.error().message();
-    }
+    if (!snap || !log) rec = unexpected{!snap ? snap.error() : log.error()};
+    else rec = recover_journal(*snap_fd >= 0 ? &*snap : nullptr, *log_fd >= 0 ? &*log : nullptr, opts_.on_corruption, &why);
     close_both();
     if (!rec) {
-      why = dir_.string() + ": " + why;
+      why = dir_.string() + ": " + (why.empty() ? rec.error().message() : why);
       return unexpected{rec.error()};
     }
     state_ = std::move(rec->state);
