@@ -6,6 +6,10 @@
 //   ping -> "pong PID"     count -> "count N"
 // Watches belong to a connection and die with it: clients re-register after a restart (that is
 // what "reconnect the frontends" means for a store).
+// The journal is fail-stop: after an I/O error the store answers "error journal: ..." and exits 1,
+// so that its supervisor restarts it and recovery reads what is really on disk. A journal damaged
+// before acknowledged records makes the store exit 1 without changing a file; --salvage keeps the
+// records before the damage and a copy of the whole log (docs/recovery.md).
 #include <pvmkit/linux/process_component.hpp>
 #include <pvmkit/recovery/state_journal.hpp>
 
@@ -17,6 +21,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -57,6 +62,33 @@ void send_line(int fd, const std::string& s) {
   const std::string line = s + "\n";
   (void)!::write(fd, line.data(), line.size());
 }
+
+bool has_flag(int argc, char** argv, const char* name) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], name) == 0) return true;
+  return false;
+}
+
+// A promoted spare or a quick restart may find the previous instance still exiting: its lock goes
+// with it, so a held lock is waited for a while.
+pvmkit::result<state_journal> open_journal(const std::string& dir, journal_options opts, std::string& why) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    why.clear();
+    auto j = state_journal::open(dir, opts, {}, &why);
+    if (j || j.error() != journal_errc::locked || std::chrono::steady_clock::now() >= give_up) return j;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// The answer to a failed put or del; a stopped journal ends the process (fail-stop).
+std::string journal_error(const state_journal& j, std::error_code ec) {
+  if (j.stopped()) {
+    std::fprintf(stderr, "pvmkit-store: %s\n", j.failure().c_str());
+    return "error journal: " + (j.failure().empty() ? ec.message() : j.failure());
+  }
+  return "error " + ec.message();
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,14 +106,23 @@ int main(int argc, char** argv) {
 
   pvmkit::linux_process::component_channel ch;
   if (ch.is_spare() && !ch.wait_for_promotion()) return 0;
-  auto opened = state_journal::open(dir, {.sync = policy, .compact_after_bytes = 1U << 20});
+  journal_options opts{.sync = policy};
+  if (has_flag(argc, argv, "--salvage")) opts.on_corruption = corruption_policy::salvage;
+  std::string why;
+  auto opened = open_journal(dir, opts, why);
   if (!opened) {
-    std::fprintf(stderr, "pvmkit-store: cannot open journal in %s: %s\n", dir.c_str(), opened.error().message().c_str());
+    std::fprintf(stderr, "pvmkit-store: cannot open journal in %s: %s\n  %s\n", dir.c_str(), opened.error().message().c_str(),
+                 why.c_str());
+    if (opened.error() == journal_errc::corrupt_log)
+      std::fprintf(stderr, "pvmkit-store: --salvage keeps the records before the damage and a copy of the whole log\n");
     return 1;
   }
   state_journal journal = std::move(*opened);
-  if (journal.recovery().tail_damaged)
-    std::fprintf(stderr, "pvmkit-store: torn log tail discarded (%s)\n", journal.recovery().tail_problem.c_str());
+  if (const auto& r = journal.recovery(); r.tail_damaged) {
+    std::fprintf(stderr, "pvmkit-store: log tail discarded (%s, %llu bytes)\n", r.tail_problem.c_str(),
+                 static_cast<unsigned long long>(r.discarded_bytes));
+    if (!r.quarantine.empty()) std::fprintf(stderr, "pvmkit-store: the whole log was copied to %s first\n", r.quarantine.c_str());
+  }
   int lfd = ch.listening_socket();
   if (lfd < 0) lfd = listen_on(arg(argc, argv, "--socket", "/tmp/pvmkit-store.sock"));
   ::fcntl(lfd, F_SETFL, O_NONBLOCK);
@@ -123,19 +164,21 @@ int main(int argc, char** argv) {
           const auto sp = rest.find(' ');
           const std::string key = rest.substr(0, sp), value = sp == std::string::npos ? "" : rest.substr(sp + 1);
           auto seq = journal.put(key, value);
-          if (seq && journal.sync()) {  // acknowledge only what is durable
+          auto synced = seq ? journal.sync() : pvmkit::result<void>{};
+          if (seq && synced) {  // acknowledge only what is durable
             send_line(c.fd, "ok " + std::to_string(*seq));
             fired.emplace_back(key, c.fd);
           } else {
-            send_line(c.fd, "error journal");
+            send_line(c.fd, journal_error(journal, seq ? synced.error() : seq.error()));
           }
         } else if (cmd == "del") {
           auto seq = journal.erase(rest);
-          if (seq && journal.sync()) {
+          auto synced = seq ? journal.sync() : pvmkit::result<void>{};
+          if (seq && synced) {
             send_line(c.fd, "ok " + std::to_string(*seq));
             fired.emplace_back(rest, c.fd);
           } else {
-            send_line(c.fd, "error journal");
+            send_line(c.fd, journal_error(journal, seq ? synced.error() : seq.error()));
           }
         } else if (cmd == "get") {
           auto it = journal.state().find(rest);
@@ -166,5 +209,6 @@ int main(int argc, char** argv) {
               break;
             }
     std::erase_if(clients, [](const client& c) { return c.fd < 0; });
+    if (journal.stopped()) return 1;  // answered above; a restart recovers from the disk
   }
 }
