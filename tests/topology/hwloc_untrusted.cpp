@@ -82,19 +82,22 @@ TEST_CASE("every XML input that ever crashed libhwloc or pvmkit is an error nami
 }
 
 TEST_CASE("XML on which libhwloc 2.9 crashes is reported as hwloc's crash, naming the file") {
-  // lstopo --input F of hwloc 2.9.0 (Debian 12) dies of SIGSEGV on each; a fixed hwloc calls them malformed.
+  // lstopo --input F of hwloc 2.9.0 (Debian 12) dies of SIGSEGV on each; a fixed hwloc calls them
+  // malformed. Under AddressSanitizer a crash may end the child through ASan's report (exit code 1)
+  // instead of the signal: a PU without os_index makes hwloc ask for 512 MiB, beyond the budget.
   for (const char* name : {"root-numanode.xml", "root-pu-truncated.xml", "pu-without-complete-cpuset.xml",
                            "pu-without-os-index.xml", "cache-without-complete-cpuset.xml",
                            "v1-numanode-without-complete-cpuset.xml"}) {
     const auto path = xml_crashes / name;
     CAPTURE(path.string());
     const auto msg = topology_error_text([&] { return hwloc::load_xml_file(path); });
-    CHECK((contains(msg, "file " + path.string() + ": hwloc crashed reading it (SIGSEGV): the file is malformed") ||
+    CHECK((contains(msg, "file " + path.string() + ": hwloc crashed reading it (") ||
            contains(msg, "file " + path.string() + ": malformed XML")));
+    CHECK(contains(msg, "malformed"));
   }
   // "Topology became empty, aborting!": what hwloc printed before it died is part of the message.
   const auto msg = topology_error_text([] { return hwloc::load_xml_string(read_text(xml_crashes / "root-numanode.xml")); });
-  CHECK((contains(msg, "XML text: hwloc crashed reading it (SIGSEGV): the file is malformed; it printed: hwloc: Topology became empty") ||
+  CHECK(((contains(msg, "XML text: hwloc crashed reading it (") && contains(msg, "it printed: hwloc: Topology became empty")) ||
          contains(msg, "XML text: malformed XML")));
 }
 
