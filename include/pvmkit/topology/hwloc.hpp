@@ -323,7 +323,7 @@ inline std::string quoted(std::string_view s) { return "\"" + std::string(s) + "
 }
 
 struct xml_options {
-  // Parse in a child process. false only for XML the caller trusts (it saves a fork, ~1 ms).
+  // Parse in a child process. false only for XML the caller trusts (it saves the fork: a few ms).
   bool isolate = true;
   // The child's wall-clock time, the memory it may add to what it inherits, and its output.
   child_limits limits{};
