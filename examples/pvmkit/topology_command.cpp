@@ -60,6 +60,7 @@ void print_json(const pvmkit::topology& t, const std::string& source) {
     w.field("id", n.id.value());
     w.field("cpus", n.cpus.to_string());
     w.field("cpu_count", static_cast<std::uint64_t>(n.cpus.size()));
+    w.field("memory_only", !n.has_cpus());
     w.field("memory_bytes", n.memory.count());
     w.field("free_memory_bytes", n.free_memory.count());
     w.end_object();
@@ -97,7 +98,8 @@ void print_human(const pvmkit::topology& t, const std::string& source) {
   std::cout << "node  memory      free        CPUs\n";
   for (const auto& n : t.nodes())
     std::cout << pad(std::to_string(n.id.value()), 6) << pad(human_size(n.memory), 12) << pad(human_size(n.free_memory), 12)
-              << n.cpus.to_string() << " (" << n.cpus.size() << ")\n";
+              << (n.has_cpus() ? n.cpus.to_string() + " (" + std::to_string(n.cpus.size()) + ")" : std::string("none: memory only"))
+              << '\n';
 
   std::cout << "\ndistances (SLIT, 10 = local)\n" << pad("node", 6);
   for (const auto& to : t.nodes()) std::cout << pad_left(std::to_string(to.id.value()), 5);

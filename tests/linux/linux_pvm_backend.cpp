@@ -21,7 +21,7 @@ using namespace pvmkit::literals;
 
 namespace {
 
-constexpr std::uint32_t irq(std::uint32_t n) { return n | linux_pvm::irq_task_bit; }
+constexpr std::uint64_t irq(std::uint32_t n) { return n | linux_pvm::irq_task_bit; }
 
 // Two nodes of two pCPUs (0-1, 2-3); guest 1 homed on node 0, guest 2 on node 1; a pVM of four
 // vCPUs. Its fake dom0 has netback and blkback threads and the guests' IRQs.
@@ -45,7 +45,7 @@ struct dom0_host {
     for (std::uint32_t v = 0; v < 4; ++v)
       REQUIRE(b.set_vcpu_affinity(pvm_domain, vcpu_id{v}, v < 2 ? cpuset::range(0, 2) : cpuset::range(2, 4)).has_value());
   }
-  const pvm_task& task(const host_view& v, std::uint32_t id) {
+  const pvm_task& task(const host_view& v, std::uint64_t id) {
     const pvm_task* t = v.find_task(task_id{id});
     REQUIRE(t);
     return *t;

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 
 using namespace pvmkit;
@@ -187,6 +188,42 @@ TEST_CASE("discovering a dom0's backend work in a fake /proc") {
   CHECK(irq55->what.guest == domain_id{2});
   CHECK(irq52->guest_inferred);
   CHECK(irq55->what.device == "xvda");
+}
+
+TEST_CASE("task ids never collide: IRQs at the top of the 32-bit range, TIDs beyond 2^31, the invalid id") {
+  fake_proc proc;
+  proc.thread(310, "vif1.0-q0-guest");
+  proc.thread(4194303, "vif1.0-q0-deall");  // PID_MAX_LIMIT - 1
+  proc.thread(2147483698U, "vif2.0-q0-guest");  // no kernel gives such a TID; a fake /proc may
+  proc.interrupts(" 50:  1  xen-dyn  -event  vif1.0-q0-tx\n"
+                  " 2147483698:  1  xen-dyn  -event  vif2.0-q0-tx\n"  // 2^31 + 50
+                  " 2147483647:  1  xen-dyn  -event  vif3.0-q0-tx\n"  // 2^31 - 1
+                  " 4294967295:  1  xen-dyn  -event  vif4.0-q0-tx\n"  // 2^32 - 1
+                  " 4294967296:  1  xen-dyn  -event  vif5.0-q0-tx\n");  // does not fit: not a line
+  const auto found = discover_pvm_tasks(proc.root());
+  REQUIRE(found.size() == 3 + 4);
+  std::set<task_id> ids;
+  for (const auto& f : found) {
+    CAPTURE(f.name);
+    CHECK(f.id().valid());
+    ids.insert(f.id());
+  }
+  CHECK(ids.size() == found.size());
+  auto irq = [&](std::uint32_t n) -> const found_task* {
+    for (const auto& f : found)
+      if (f.source == task_source::irq && f.number == n) return &f;
+    return nullptr;
+  };
+  for (std::uint32_t n : {50U, 2147483698U, 2147483647U, 4294967295U}) {
+    CAPTURE(n);
+    REQUIRE(irq(n));
+    CHECK(irq(n)->id() == task_id{irq_task_bit | n});
+  }
+  CHECK(irq(2147483698U)->what.guest == domain_id{2});
+  CHECK(irq(50)->id() != irq(2147483698U)->id());
+  // A thread's id is its TID, whatever its size, and never an IRQ's.
+  for (const auto& f : found)
+    if (f.source == task_source::thread) CHECK(f.id() == task_id{f.number});
 }
 
 TEST_CASE("blkif-backend IRQs stay unattributed when they cannot be paired one to one") {

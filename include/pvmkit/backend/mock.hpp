@@ -99,7 +99,7 @@ class mock_host {
     dom_state d;
     d.view.id = domain_id{next_domain_++};
     d.view.name = spec.name;
-    const cpuset home_cpus = t.node(spec.home).cpus;
+    const cpuset home_cpus = t.node(t.nearest_cpu_node(spec.home)).cpus;  // a memory-only home has none
     for (std::size_t i = 0; i < spec.vcpus; ++i)
       d.view.vcpus.push_back({vcpu_id{static_cast<vcpu_id::rep>(i)}, true, home_cpus, home_cpus});
     d.pages_on_node.assign(t.node_count(), 0);

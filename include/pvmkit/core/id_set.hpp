@@ -27,6 +27,10 @@ class id_set {
   static constexpr std::uint32_t inline_words = 4;
 
  public:
+  // The largest id a set takes from text or a topology: no host has a million CPUs or nodes, and a
+  // bigger number is garbage that would make a dense table (one bit, or one entry, per id) huge.
+  static constexpr std::size_t max_index = std::size_t{1} << 20;
+
   class iterator {
    public:
     using value_type = Id;
@@ -186,7 +190,7 @@ class id_set {
       std::size_t v = 0;
       while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
         v = v * 10 + static_cast<std::size_t>(text[i] - '0');
-        if (v > 1U << 20) return false;  // no host has a million CPUs: treat as garbage
+        if (v > max_index) return false;
         ++i;
       }
       out = v;

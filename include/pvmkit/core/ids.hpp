@@ -34,7 +34,9 @@ using node_id = strong_id<struct node_tag>;
 using cpu_id = strong_id<struct cpu_tag>;
 using domain_id = strong_id<struct domain_tag>;
 using vcpu_id = strong_id<struct vcpu_tag>;
-using task_id = strong_id<struct task_tag>;
+// 64 bits: backends put several kinds of work (threads, processes, IRQs) in one id space, each
+// with its 32-bit number under a tag (linux_pvm::irq_task_bit).
+using task_id = strong_id<struct task_tag, std::uint64_t>;
 using component_id = strong_id<struct component_tag>;
 
 // The pVM is domain 0 on Xen; a KVM host uses the same id for "the host itself".

@@ -32,9 +32,10 @@ namespace pvmkit::linux_pvm {
 // Linux's TASK_COMM_LEN - 1.
 inline constexpr std::size_t comm_length = 15;
 
-// pvm_task ids: a thread or process keeps its TID; an IRQ gets this bit on top of its number, so
-// the two never collide (TIDs stay below 2^22, PID_MAX_LIMIT).
-inline constexpr std::uint32_t irq_task_bit = 1U << 31;
+// pvm_task ids (64 bits): a thread or process keeps its TID; an IRQ gets this bit above its 32-bit
+// number. Every 32-bit TID and IRQ number thus has its own id, and none is the invalid one
+// (2^64 - 1).
+inline constexpr std::uint64_t irq_task_bit = std::uint64_t{1} << 32;
 
 enum class task_source { thread, process, irq };
 
@@ -53,7 +54,7 @@ struct found_task {
   bool guest_inferred = false;  // guest attributed by order, not by name (blkif-backend IRQs)
 
   [[nodiscard]] task_id id() const noexcept {
-    return task_id{source == task_source::irq ? (number | irq_task_bit) : number};
+    return task_id{source == task_source::irq ? (irq_task_bit | number) : std::uint64_t{number}};
   }
 };
 
@@ -233,7 +234,7 @@ inline void infer_block_irq_guests(std::vector<found_task>& tasks) {
     const std::string pid = it->path().filename().string();
     std::size_t i = 0;
     std::uint32_t number = 0;
-    if (!detail::read_number(pid, i, number) || i != pid.size() || number >= irq_task_bit) continue;
+    if (!detail::read_number(pid, i, number) || i != pid.size()) continue;
     const std::string cmdline = detail::read_file(it->path() / "cmdline");
     if (!cmdline.empty()) {
       if (auto dom = parse_device_model_cmdline(cmdline)) {

@@ -491,12 +491,13 @@ class closer {
     const topology& topo = *topo_;
     std::vector<double> demand(topo.node_count(), 0.0);
     for (const auto& a : tasks_)
-      if (a.guest != npos) demand[guests_[a.guest].home.index()] += a.load;
+      if (a.guest != npos) demand[topo.nearest_cpu_node(guests_[a.guest].home).index()] += a.load;  // a memory-only home's work runs next door
     for (vcpu_id v : layout_.floating) {
       std::size_t best = 0;
       double best_gap = -std::numeric_limits<double>::infinity();
       double best_density = 0;
       for (std::size_t n = 0; n < nodes_.size(); ++n) {
+        if (!topo.nodes()[n].has_cpus()) continue;  // memory only: no CPU to pin to
         const double gap = demand[n] / opts_.target_utilisation - static_cast<double>(nodes_[n].vcpus);
         const double density =
             static_cast<double>(nodes_[n].vcpus) / static_cast<double>(topo.nodes()[n].cpus.size());

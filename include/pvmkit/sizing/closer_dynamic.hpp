@@ -268,7 +268,7 @@ class closer_dynamic {
     has_tasks_.assign(home_.size(), false);
     for (const auto& g : view.guests) {
       if (!g.id.valid()) continue;
-      const node_id h = placement::guest_home(topo, g);
+      const node_id h = topo.nearest_cpu_node(placement::guest_home(topo, g));  // a memory-only home's work runs next door
       home_[g.id.index()] = h;
       ++guests_on_[h.index()];
     }
@@ -282,7 +282,7 @@ class closer_dynamic {
       } else {
         n = running.valid() ? running : node_id{0};
       }
-      demand_[n.index()] += t.cpu_load;
+      demand_[topo.nearest_cpu_node(n).index()] += t.cpu_load;
       if (running.valid()) {
         running_load_[running.index()] += t.cpu_load;
         ++running_tasks_[running.index()];

@@ -1,6 +1,13 @@
 // The host's NUMA layout: nodes with their CPUs and memory, the SLIT distance matrix (10 = local)
 // and which node each device hangs off. Built by hand, from hwloc (topology/hwloc.hpp) or from a
 // hypervisor backend; always validated on construction, so a topology object is never inconsistent.
+//
+// A node may have memory and no CPUs (KNL's MCDRAM, a CXL memory expander, NVDIMM): buffers may
+// live there, nothing can run there. cpu_nodes() and nearest_cpu_node() are what a policy that
+// places work or vCPUs asks for. Distances may be asymmetric: distance(a, b) is row a, column b
+// (from a's CPUs to b's memory, as in the ACPI SLIT and hwloc); nearest_nodes() orders by the row,
+// nearest_to() and nearest_cpu_node() by the column (CPUs near a node's memory). docs/topology.md
+// has the rules.
 #pragma once
 
 #include <pvmkit/core/error.hpp>
@@ -26,9 +33,11 @@ class topology_error : public config_error {
 
 struct numa_node {
   node_id id;
-  cpuset cpus;
+  cpuset cpus;  // empty for a memory-only node
   bytes memory;
   bytes free_memory;
+
+  [[nodiscard]] bool has_cpus() const noexcept { return !cpus.empty(); }
 };
 
 enum class device_kind { network, block, other };
@@ -50,6 +59,12 @@ struct device {
 
 inline constexpr std::uint32_t local_distance = 10;
 
+// The most NUMA nodes a topology holds: Linux's largest MAX_NUMNODES (CONFIG_NODES_SHIFT = 10), far
+// above Xen's 64. It keeps the n x n distance matrix and the per-node orderings to a few MiB.
+inline constexpr std::size_t max_nodes = 1024;
+// CPU numbers go up to cpuset::max_index, as anywhere else in pvmkit.
+inline constexpr std::size_t max_cpu_index = cpuset::max_index;
+
 class topology {
  public:
   // nodes[i].id must be i. distances is row-major, nodes.size() squared entries.
@@ -68,12 +83,18 @@ class topology {
   }
   [[nodiscard]] const std::vector<std::uint32_t>& distances() const noexcept { return distances_; }
 
-  [[nodiscard]] std::size_t cpu_count() const noexcept { return cpu_nodes_.size() - missing_cpus_; }
+  // The nodes that have CPUs, in id order (never empty).
+  [[nodiscard]] const std::vector<node_id>& cpu_nodes() const noexcept { return cpu_node_ids_; }
+  // Where work that belongs on node n runs: n itself when it has CPUs, else the first node with
+  // CPUs in nearest_nodes(n).
+  [[nodiscard]] node_id nearest_cpu_node(node_id n) const { return nearest_cpu_.at(n.index()); }
+
+  [[nodiscard]] std::size_t cpu_count() const noexcept { return node_of_cpu_.size() - missing_cpus_; }
   [[nodiscard]] const cpuset& cpus() const noexcept { return all_cpus_; }
   [[nodiscard]] bool has_cpu(cpu_id c) const noexcept { return all_cpus_.contains(c); }
   // invalid() for a CPU the host does not have.
   [[nodiscard]] node_id node_of(cpu_id c) const noexcept {
-    return c.index() < cpu_nodes_.size() ? cpu_nodes_[c.index()] : node_id::invalid();
+    return c.index() < node_of_cpu_.size() ? node_of_cpu_[c.index()] : node_id::invalid();
   }
   [[nodiscard]] bytes total_memory() const noexcept {
     bytes t;
@@ -108,6 +129,8 @@ class topology {
   void validate() const {
     const std::size_t n = nodes_.size();
     if (n == 0) fail("no NUMA nodes");
+    if (n > max_nodes)
+      fail(std::to_string(n) + " NUMA nodes: pvmkit supports at most " + std::to_string(max_nodes));
     if (distances_.size() != n * n)
       fail("distance matrix has " + std::to_string(distances_.size()) + " entries, expected " + std::to_string(n) +
            "x" + std::to_string(n) + " = " + std::to_string(n * n));
@@ -117,7 +140,9 @@ class topology {
       if (node.id.index() != i)
         fail("node at position " + std::to_string(i) + " has id " + std::to_string(node.id.value()) +
              " (ids must be dense, in order)");
-      if (node.cpus.empty()) fail("node " + std::to_string(i) + " has no CPUs");
+      if (node.cpus.extent() > max_cpu_index + 1)
+        fail("node " + std::to_string(i) + " has CPU " + std::to_string(node.cpus.extent() - 1) +
+             ": CPU numbers above " + std::to_string(max_cpu_index) + " are not supported");
       if (node.cpus.intersects(seen))
         fail("node " + std::to_string(i) + " shares CPUs " + (node.cpus & seen).to_string() + " with another node");
       seen |= node.cpus;
@@ -131,6 +156,7 @@ class topology {
         if (i != j && d <= local_distance) fail(at + ": a remote node must be farther than 10");
       }
     }
+    if (seen.empty()) fail("no node has CPUs: pVM work and vCPUs need a node to run on");
     for (const auto& dev : devices_)
       if (dev.node.valid() && dev.node.index() >= n)
         fail("device '" + dev.name + "' is on node " + std::to_string(dev.node.value()) + ", which does not exist");
@@ -138,10 +164,10 @@ class topology {
 
   void index() {
     for (const auto& node : nodes_) all_cpus_ |= node.cpus;
-    cpu_nodes_.assign(all_cpus_.extent(), node_id::invalid());
+    node_of_cpu_.assign(all_cpus_.extent(), node_id::invalid());
     for (const auto& node : nodes_)
-      for (cpu_id c : node.cpus) cpu_nodes_[c.index()] = node.id;
-    missing_cpus_ = static_cast<std::size_t>(std::count(cpu_nodes_.begin(), cpu_nodes_.end(), node_id::invalid()));
+      for (cpu_id c : node.cpus) node_of_cpu_[c.index()] = node.id;
+    missing_cpus_ = static_cast<std::size_t>(std::count(node_of_cpu_.begin(), node_of_cpu_.end(), node_id::invalid()));
     const std::size_t n = nodes_.size();
     by_distance_.resize(n);
     by_distance_to_.resize(n);
@@ -155,16 +181,24 @@ class topology {
       std::stable_sort(to.begin(), to.end(),
                        [&](node_id a, node_id b) { return distances_[a.index() * n + i] < distances_[b.index() * n + i]; });
     }
+    for (const auto& node : nodes_)
+      if (node.has_cpus()) cpu_node_ids_.push_back(node.id);
+    nearest_cpu_.resize(n);
+    for (std::size_t i = 0; i < n; ++i)
+      nearest_cpu_[i] = *std::find_if(by_distance_to_[i].begin(), by_distance_to_[i].end(),
+                                      [&](node_id x) { return nodes_[x.index()].has_cpus(); });
   }
 
   std::vector<numa_node> nodes_;
   std::vector<std::uint32_t> distances_;
   std::vector<device> devices_;
   cpuset all_cpus_;
-  std::vector<node_id> cpu_nodes_;
+  std::vector<node_id> node_of_cpu_;
   std::size_t missing_cpus_ = 0;
   std::vector<std::vector<node_id>> by_distance_;
   std::vector<std::vector<node_id>> by_distance_to_;
+  std::vector<node_id> cpu_node_ids_;
+  std::vector<node_id> nearest_cpu_;
 };
 
 // A host of `nodes` identical nodes with CPUs numbered node by node, every remote pair at
