@@ -26,7 +26,6 @@
 #include <cstdio>
 #include <initializer_list>
 #include <limits>
-#include <numeric>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -290,14 +289,11 @@ class json_parser {
             break;
           }
     } else {
-      std::vector<std::uint32_t> order(members);
-      std::iota(order.begin(), order.end(), std::uint32_t{0});
-      std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-        const auto ka = key(a), kb = key(b);
-        return ka < kb || (ka == kb && a < b);
-      });
+      std::vector<std::pair<std::string_view, std::size_t>> sorted(members);
+      for (std::size_t i = 0; i < members; ++i) sorted[i] = {key(i), i};
+      std::sort(sorted.begin(), sorted.end());
       for (std::size_t k = 1; k < members; ++k)
-        if (key(order[k]) == key(order[k - 1])) dup = std::min<std::size_t>(dup, order[k]);
+        if (sorted[k].first == sorted[k - 1].first) dup = std::min(dup, sorted[k].second);
     }
     if (dup < members)
       fail_at(d_.nodes_[stack_[mark + 2 * dup]].offset, "field '" + std::string{key(dup)} + "' appears twice");

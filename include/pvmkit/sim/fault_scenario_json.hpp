@@ -23,7 +23,7 @@
 
 namespace pvmkit::sim {
 
-// Limits of a fault scenario file (docs/recovery.md, "Fault scenario files"): its size, how many
+// Limits of a fault scenario file (docs/simulator.md, "Input limits"): its size, how many
 // components and faults it lists (the model looks each fault's component up by name), and the
 // longest time it names (about 116 days).
 inline constexpr std::size_t fault_scenario_bytes_limit = std::size_t{16} << 20;

@@ -35,7 +35,7 @@ inline constexpr double max_duration_s = 1e7;        // also the latest time a w
 inline constexpr std::size_t max_ticks = 10'000'000;          // a run keeps 8 bytes per tick
 inline constexpr std::size_t max_control_rounds = 1'000'000;  // and 48 bytes per round, per policy pair
 // Rates any one guest may offer, peaks included: above a 400 GbE link's line rate in minimum-size
-// frames (595 Mpps), and ten times the ~10 M IOPS of the fastest published single-host NVMe runs.
+// frames (595 Mpps); below a PCIe 5.0 x16 link (~63 GB/s) filled with 512-byte requests.
 inline constexpr double max_net_pps = 1e9;
 inline constexpr double max_block_iops = 1e8;
 }  // namespace limits
