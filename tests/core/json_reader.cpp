@@ -1,10 +1,12 @@
 #include <pvmkit/core/json_reader.hpp>
+#include <pvmkit/core/json_writer.hpp>
 
 #include "config_errors.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 
 using namespace pvmkit;
@@ -173,4 +175,22 @@ TEST_CASE("json_field decodes a value at a path and names the line and the path 
   CHECK(test::error_of([&] { (void)host.at("missing"); }) == "f.json:1: host: missing required field 'missing'");
   CHECK(test::error_of([&] { (void)root.object({"guests"}); }) == "f.json:1: host: unknown field (expected one of guests)");
   CHECK(test::error_of([&] { (void)root.string(); }) == "f.json:1: config: expected a string, found an object");
+}
+
+TEST_CASE("what json_writer writes, the reader reads back exactly") {
+  const double numbers[] = {0.1, 1.0 / 3, -2.5e-300, 1.7976931348623157e308, 123456789.123, 0, 4.9406564584124654e-324 * 1e16};
+  const std::string strings[] = {"plain", "quote \" backslash \\ slash /", std::string{"nul \0 and \x1f", 11}, "\xC3\xA9\xF0\x9F\x98\x80"};
+  json_writer w;
+  w.begin_object().key("numbers").begin_array();
+  for (double x : numbers) w.value(x);
+  w.end_array().key("strings").begin_array();
+  for (const auto& s : strings) w.value(s);
+  w.end_array().end_object();
+  const auto doc = parse_json(w.str());
+  const auto n = doc.root().find("numbers");
+  const auto s = doc.root().find("strings");
+  REQUIRE(n.has_value());
+  REQUIRE(s.has_value());
+  for (std::size_t i = 0; i < std::size(numbers); ++i) CHECK(n->item(i).number() == numbers[i]);
+  for (std::size_t i = 0; i < std::size(strings); ++i) CHECK(s->item(i).string() == strings[i]);
 }
