@@ -1,7 +1,9 @@
 #include <pvmkit/sim/default_scenario.hpp>
+#include <pvmkit/sim/fault_scenario_json.hpp>
 #include <pvmkit/sim/scenario_json.hpp>
 
 #include "config_errors.hpp"
+#include "mutations.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
@@ -260,4 +262,24 @@ TEST_CASE("scenario and trace files: regular files only, of bounded size") {
   CHECK(pvmkit::test::error_of([&] { (void)loader("t2.csv"); }) ==
         dir.path().string() + "/t2.csv: the trace files of one scenario come to 32 bytes together, over the limit of 30 bytes"
                               " (docs/simulator.md, Input limits)");
+}
+
+TEST_CASE("scenario, fault scenario and trace parsers throw nothing but config_error on a mutated file") {
+  const std::string faults = R"({"name": "f", "guests": 2, "components": [{"name": "nb", "kind": "netback", "technique": "warm_spare"}],
+    "faults": [{"component": "nb", "at_s": 5, "kind": "hang"}], "parameters": {"hang_detection_s": 0.5}})";
+  const std::string trace = "time_s,guest,net_pps,block_iops\n0,a,100,1\n5,a,200,2\n0,b,1,1\n";
+  const trace_loader loader = [&](const std::string& file) { return std::make_shared<const io_trace>(parse_trace(trace, file)); };
+  const std::string traced = replace(base, "\"kind\": \"steady\", \"net_pps\": 1000, \"block_iops\": 10", "\"kind\": \"trace\", \"file\": \"t.csv\"");
+  int outcomes = 0;
+  auto outcome = [&](auto&& parse) {
+    try {
+      parse();
+    } catch (const config_error&) {
+    }
+    ++outcomes;
+  };
+  test::for_each_mutation(traced, 3000, [&](const std::string& t) { outcome([&] { (void)parse_scenario(t, "s.json", loader); }); });
+  test::for_each_mutation(faults, 3000, [&](const std::string& t) { outcome([&] { (void)parse_fault_scenario(t, "f.json"); }); });
+  test::for_each_mutation(trace, 3000, [&](const std::string& t) { outcome([&] { (void)parse_trace(t, "t.csv"); }); });
+  CHECK(outcomes == 9000);
 }
