@@ -123,8 +123,10 @@ std::vector<pair_run> make_pairs(const options& o) {
 
 void apply_duration(const options& o, sim::scenario& s) {
   if (!o.duration) return;
-  if (!(*o.duration >= s.tick_s) || *o.duration > 1e7)
+  if (!(*o.duration >= s.tick_s) || *o.duration > sim::limits::max_duration_s)
     throw pvmkit::config_error("--duration: must be at least one tick (" + std::to_string(s.tick_s) + " s) and at most 1e7 s");
+  if (const std::string why = sim::run_length_problem(*o.duration, s.tick_s, s.control_period_s); !why.empty())
+    throw pvmkit::config_error("--duration: " + why);
   s.duration_s = *o.duration;
 }
 
@@ -296,8 +298,8 @@ const pvmkit::cli::register_command reg{"simulate", [](CLI::App& app) {
   for (const auto& n : pvmkit::runtime::sizing_names()) sizings += (sizings.empty() ? "" : ", ") + n;
   sub->add_option("--placement", o->placement, "run only this placement policy (with --sizing): " + placements + "; name[:key=value,...]");
   sub->add_option("--sizing", o->sizing, "run only this sizing policy (with --placement): " + sizings + "; name[:key=value,...]");
-  sub->add_option("--scenario", o->scenario_file, "scenario file (JSON, format in docs/simulator.md) instead of the default");
-  sub->add_option("--suite", o->suite_dir,
+  auto* scenario = sub->add_option("--scenario", o->scenario_file, "scenario file (JSON, format in docs/simulator.md) instead of the default");
+  auto* suite = sub->add_option("--suite", o->suite_dir,
                   "run every *.json scenario in this folder (e.g. examples/scenarios) and sum them up; --csv and --plot "
                   "then name folders (one CSV folder / one SVG per scenario)");
   sub->add_flag("--check-targets", o->check_targets,
@@ -312,8 +314,11 @@ const pvmkit::cli::register_command reg{"simulate", [](CLI::App& app) {
   sub->add_option("--flipping", o->flipping, "page-flipping policies to compare: all (default), none" + flips);
   sub->add_option("--flip-packets", o->flip_packets, "packets received per guest in the flipping model (default 1000000)");
   sub->add_flag("--faults", o->faults, "also compare recovery strategies on the default fault scenario (docs/recovery.md)");
-  sub->add_option("--fault-scenario", o->fault_scenario_file,
+  auto* fault_scenario = sub->add_option("--fault-scenario", o->fault_scenario_file,
                   "compare recovery strategies on this fault scenario file (JSON, format in docs/recovery.md); implies --faults");
+  // An empty path would silently mean "the default"; refuse it where the user sees why (exit 2).
+  for (auto* opt : {scenario, fault_scenario, suite})
+    opt->check(CLI::Validator([](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); }, "", "non-empty"));
   return pvmkit::cli::command{sub, [o] { return run(*o); }};
 }};
 

@@ -223,5 +223,24 @@ TEST_CASE("fault scenario file: every rejection names the file, the line and the
 
 TEST_CASE("fault scenario file: a missing file is named") {
   CHECK_THROWS_WITH_AS((void)read_fault_scenario_file("/nonexistent/faults.json"),
-                       "/nonexistent/faults.json: cannot open fault scenario file", config_error);
+                       "/nonexistent/faults.json: cannot open fault scenario file (No such file or directory)", config_error);
+}
+
+TEST_CASE("fault scenario file: a regular file, with times and counts bounded") {
+  CHECK_THROWS_WITH_AS((void)read_fault_scenario_file("/dev/zero"),
+                       "/dev/zero: not a regular file (it is a character device); a fault scenario file must be one", config_error);
+  CHECK(error_of(replace(base, "\"at_s\": 20", "\"at_s\": 1e300")) == "f.json:10: faults[1].at_s: must be at most 1e+07, found 1e+300");
+  CHECK(error_of(replace(base, "\n}", ",\n  \"parameters\": {\"host_reboot_s\": 1e300}\n}")) ==
+        "f.json:12: parameters.host_reboot_s: must be at most 1e+07, found 1e+300");
+  auto with = [](std::size_t components, std::size_t faults) {
+    std::string text = R"({"guests": 1, "components": [)";
+    for (std::size_t i = 0; i < components; ++i)
+      text += std::string{i ? "," : ""} + R"({"name": "c)" + std::to_string(i) + R"(", "kind": "custom"})";
+    text += R"(], "faults": [)";
+    for (std::size_t i = 0; i < faults; ++i) text += std::string{i ? "," : ""} + R"({"component": "c0", "at_s": 1})";
+    return text + "]}";
+  };
+  CHECK(parse_fault_scenario(with(max_fault_components, max_faults), "f.json").faults.size() == max_faults);
+  CHECK(error_of(with(max_fault_components + 1, 1)) == "f.json:1: components: 1025 components, over the limit of 1024");
+  CHECK(error_of(with(1, max_faults + 1)) == "f.json:1: faults: 100001 faults, over the limit of 100000");
 }

@@ -1,10 +1,13 @@
 #include "test_policies.hpp"
 
+#include <pvmkit/core/utf8.hpp>
 #include <pvmkit/sim/engine.hpp>
 #include <pvmkit/sim/report.hpp>
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,4 +86,51 @@ TEST_CASE("JSON, CSV and SVG outputs carry every run and say they are modelled")
   CHECK(count(svg, "<polyline") == 2 * runs.size() + 1);  // two panels, plus the demand line
   CHECK(svg.find(">home+one</text>") != std::string::npos);
   CHECK(svg.find(">time (s)</text>") != std::string::npos);
+}
+
+namespace {
+// What XML 1.0 allows in a document: valid UTF-8 without C0 controls other than tab, newline and
+// return, and without U+FFFE or U+FFFF.
+bool xml_characters_only(const std::string& s) {
+  if (!utf8::is_valid(s)) return false;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto d = utf8::decode(s, i);
+    if ((d.code_point < 0x20 && d.code_point != '\t' && d.code_point != '\n' && d.code_point != '\r') || d.code_point == 0xFFFE ||
+        d.code_point == 0xFFFF)
+      return false;
+    i += d.length;
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("outputs stay well-formed whatever the names hold") {
+  scenario s;
+  auto runs = two_runs_and_oracle(s);
+  // A NUL, markup characters, a byte that is not UTF-8 and a code point above U+FFFF.
+  s.name = std::string{"a\0<b>&c\xFF\xF0\x90\x80\x80", 12};
+  runs[0].label = std::string{"x\ny\0\"z", 6};
+  const std::string svg = to_svg(s, runs);
+  CHECK(xml_characters_only(svg));
+  CHECK(svg.find("pvmkit simulate: a\xEF\xBF\xBD&lt;b&gt;&amp;c\xEF\xBF\xBD\xF0\x90\x80\x80 (MODELLED") != std::string::npos);
+  CHECK(svg.find(">x\ny\xEF\xBF\xBD&quot;z</text>") != std::string::npos);  // XML keeps the newline
+  const std::string j = to_json(s, runs, std::nullopt);
+  CHECK(utf8::is_valid(j));
+  CHECK(j.find(R"("name":"a\u0000<b>&c\ufffd)" "\xF0\x90\x80\x80\"") != std::string::npos);
+  CHECK(j.find(R"("label":"x\ny\u0000\"z")") != std::string::npos);
+  // The label stays on the CSV's comment line: one header line, one row per period.
+  const std::string c = to_csv(runs[0]);
+  CHECK(utf8::is_valid(c));
+  CHECK(c.rfind("# x\xEF\xBF\xBDy\xEF\xBF\xBD\"z: per-control-period", 0) == 0);
+  CHECK(count(c, "\n") == 2 + runs[0].series.size());
+}
+
+TEST_CASE("the SVG leaves out points that are not finite") {
+  const std::string svg =
+      render_svg("t", {chart_panel{"p", "x", "y", {chart_series{"s", {{0, 1}, {1, std::nan("")}, {2, HUGE_VAL}, {3, 2}}, false}}}}, "l");
+  CHECK(svg.find("nan") == std::string::npos);
+  CHECK(svg.find("inf") == std::string::npos);
+  const auto points = svg.find("points=\"");
+  REQUIRE(points != std::string::npos);
+  CHECK(count(svg.substr(points, svg.find('"', points + 8) - points), ",") == 2);
 }

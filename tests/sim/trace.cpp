@@ -48,5 +48,16 @@ TEST_CASE("trace reader rejects malformed rows with the line and column") {
 }
 
 TEST_CASE("a trace file that does not exist is an error naming it") {
-  CHECK_THROWS_WITH_AS((void)read_trace_file("/nonexistent/x.csv"), "/nonexistent/x.csv: cannot open trace file", config_error);
+  CHECK_THROWS_WITH_AS((void)read_trace_file("/nonexistent/x.csv"), "/nonexistent/x.csv: cannot open trace file (No such file or directory)",
+                       config_error);
+}
+
+TEST_CASE("a trace file must be a regular file, its rates within the limits and its names UTF-8") {
+  CHECK_THROWS_WITH_AS((void)read_trace_file("/dev/zero"), "/dev/zero: not a regular file (it is a character device); a trace file must be one",
+                       config_error);
+  CHECK(error_of("0,web,1e300,1\n") == "t.csv:1: column 3 (net_pps): 1e300 is over the limit of 1000000000 packets/s (docs/simulator.md, Input limits)");
+  CHECK(error_of("0,web,1,100000001\n") ==
+        "t.csv:1: column 4 (block_iops): 100000001 is over the limit of 100000000 requests/s (docs/simulator.md, Input limits)");
+  CHECK(parse_trace("0,web,1000000000,100000000\n").guests.size() == 1);
+  CHECK(error_of("0,w\xFF,1,1\n") == "t.csv:1: column 2 (guest): the name is not valid UTF-8");
 }

@@ -1,15 +1,30 @@
-// A small streaming JSON writer for decision records, CLI output and reports. Reading JSON is the
-// boundary's job (see sim/), writing is everyone's: one implementation keeps escaping right.
+// A small streaming JSON writer for decision records, CLI output and reports. Its output is always
+// valid JSON in valid UTF-8: strings are escaped (control characters as \u00XX) and any byte that
+// is not valid UTF-8 becomes U+FFFD; doubles are written exactly, as the shortest text that reads
+// back to the same value. The reader is core/json_reader.hpp.
 #pragma once
 
+#include <pvmkit/core/utf8.hpp>
+
+#include <charconv>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 namespace pvmkit {
+
+// The shortest decimal text that reads back as `v` (std::to_chars): 0.1, 2.5e-07, 1e+300.
+[[nodiscard]] inline std::string to_shortest_string(double v) {
+  char buf[32];  // the longest double, -2.2250738585072014e-308, takes 24
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return r.ec == std::errc{} ? std::string{buf, r.ptr} : std::string{"?"};
+}
 
 class json_writer {
  public:
@@ -35,9 +50,7 @@ class json_writer {
   json_writer& value(double v) {
     value_prefix();
     if (!std::isfinite(v)) { out_ += "null"; return *this; }  // JSON has no NaN or infinity
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    out_ += buf;
+    out_ += to_shortest_string(v);
     return *this;
   }
   json_writer& null() { value_prefix(); out_ += "null"; return *this; }
@@ -62,7 +75,20 @@ class json_writer {
   }
   void append_string(std::string_view s) {
     out_ += '"';
-    for (char c : s) {
+    for (std::size_t i = 0; i < s.size();) {
+      const char c = s[i];
+      const auto b = static_cast<unsigned char>(c);
+      if (b >= 0x80) {
+        const auto d = utf8::decode(s, i);
+        if (d.length == 0) {
+          out_ += "\\ufffd";
+          ++i;
+        } else {
+          out_.append(s.substr(i, d.length));
+          i += d.length;
+        }
+        continue;
+      }
       switch (c) {
         case '"': out_ += "\\\""; break;
         case '\\': out_ += "\\\\"; break;
@@ -70,14 +96,15 @@ class json_writer {
         case '\r': out_ += "\\r"; break;
         case '\t': out_ += "\\t"; break;
         default:
-          if (static_cast<unsigned char>(c) < 0x20) {
+          if (b < 0x20) {
             char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(b));
             out_ += buf;
           } else {
             out_ += c;
           }
       }
+      ++i;
     }
     out_ += '"';
   }

@@ -1,18 +1,20 @@
-// Reading fault scenarios (sim/faults.hpp) from JSON, with the parser and field decoder of
-// scenario_json.hpp, so errors look the same: "faults.json:14: faults[2].component: unknown
+// Reading fault scenarios (sim/faults.hpp) from JSON, with the reader and field decoder of
+// core/json_reader.hpp, so errors look like a scenario's: "faults.json:14: faults[2].component: unknown
 // component 'netbak' (components: xenstored, netback, blkback)". The format is in docs/recovery.md
 // ("Fault scenario files"); examples/faults/default.json is default_fault_scenario().
 #pragma once
 
 #include <pvmkit/core/error.hpp>
+#include <pvmkit/core/json_reader.hpp>
+#include <pvmkit/core/text_file.hpp>
 #include <pvmkit/recovery/component.hpp>
 #include <pvmkit/sim/faults.hpp>
-#include <pvmkit/sim/scenario_json.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -21,7 +23,17 @@
 
 namespace pvmkit::sim {
 
+// Limits of a fault scenario file (docs/simulator.md, "Input limits"): its size, how many
+// components and faults it lists (the model looks each fault's component up by name), and the
+// longest time it names (about 116 days).
+inline constexpr std::size_t fault_scenario_bytes_limit = std::size_t{16} << 20;
+inline constexpr std::size_t max_fault_components = 1024;
+inline constexpr std::size_t max_faults = 100'000;
+inline constexpr double max_fault_time_s = 1e7;
+
 namespace detail {
+
+using field = json_field;
 
 // The values of an enum whose to_string answers "?" past its last value, so the names accepted
 // (and listed in errors) follow the enum instead of a copy of it.
@@ -39,7 +51,7 @@ template <class Enum>
 
 template <class Enum>
 [[nodiscard]] Enum enum_by_name(const field& f, std::string_view what) {
-  const std::string& name = f.string();
+  const std::string name = f.string();
   std::string list;
   for (const Enum e : enum_values<Enum>()) {
     if (to_string(e) == name) return e;
@@ -66,10 +78,11 @@ static_assert(sizeof(fault_parameters) == std::size(fault_parameter_fields) * si
               "every fault_parameters field must be readable from a fault scenario file");
 
 inline fault_parameters read_fault_parameters(const field& p) {
-  if (p.json().kind != json_value::type::object)
-    p.fail("expected an object, found " + std::string{type_name(p.json().kind)});
+  if (p.json().type() != json_type::object)
+    p.fail("expected an object, found " + std::string{json_type_name(p.json().type())});
   fault_parameters out;
-  for (const auto& key : p.json().keys) {
+  for (std::size_t i = 0; i < p.json().size(); ++i) {
+    const std::string_view key = p.json().key(i);
     double fault_parameters::*member = nullptr;
     for (const auto& [name, m] : fault_parameter_fields)
       if (name == key) member = m;
@@ -78,7 +91,7 @@ inline fault_parameters read_fault_parameters(const field& p) {
       for (const auto& f : fault_parameter_fields) list += (list.empty() ? "" : ", ") + std::string{f.first};
       p.at(key).fail("unknown field (expected one of " + list + ")");
     }
-    out.*member = p.at(key).number(0, unbounded);
+    out.*member = p.at(key).number(0, max_fault_time_s);
   }
   return out;
 }
@@ -100,9 +113,8 @@ inline fault_parameters read_fault_parameters(const field& p) {
 // fault out of order is more likely a typo than an intent.
 [[nodiscard]] inline fault_scenario parse_fault_scenario(std::string_view text, const std::string& source) {
   using detail::field;
-  using detail::unbounded;
-  const json_value root_json = parse_json(text, source);
-  const field root{root_json, "", source};
+  const json_document doc = parse_json(text, source);
+  const field root = field::root(doc, "scenario");
   root.object({"name", "guests", "components", "faults", "parameters"});
   fault_scenario s;
   s.name = root.has("name") ? root.at("name").string() : source;
@@ -111,6 +123,8 @@ inline fault_parameters read_fault_parameters(const field& p) {
   const field comps = root.at("components");
   const auto comp_items = comps.items();
   if (comp_items.empty()) comps.fail("needs at least one component");
+  if (comp_items.size() > max_fault_components)
+    comps.fail(std::to_string(comp_items.size()) + " components, over the limit of " + std::to_string(max_fault_components));
   std::set<std::string> names;
   for (const field& c : comp_items) {
     c.object({"name", "kind", "technique", "state_entries", "control_plane", "data_path"});
@@ -120,24 +134,20 @@ inline fault_parameters read_fault_parameters(const field& p) {
     if (fc.name.empty()) name_f.fail("must not be empty");
     if (!names.insert(fc.name).second) name_f.fail("component '" + fc.name + "' is defined twice");
     fc.kind = detail::enum_by_name<recovery::component_kind>(c.at("kind"), "kind");
-    detail::optional_field(c, "technique", [&](const field& f) { fc.technique = detail::enum_by_name<recovery::technique>(f, "technique"); });
-    detail::optional_field(c, "state_entries", [&](const field& f) {
-      fc.state_entries = static_cast<std::size_t>(f.integer(0, std::uint64_t{1} << 53));
-    });
+    if (c.has("technique")) fc.technique = detail::enum_by_name<recovery::technique>(c.at("technique"), "technique");
+    if (c.has("state_entries")) fc.state_entries = static_cast<std::size_t>(c.at("state_entries").integer(0, std::uint64_t{1} << 53));
     fc.control_plane = detail::is_control_plane(fc.kind);
     fc.data_path = detail::is_data_path(fc.kind);
     for (auto [key, dst] : {std::pair{"control_plane", &fc.control_plane}, std::pair{"data_path", &fc.data_path}})
-      detail::optional_field(c, key, [dst = dst](const field& f) {
-        if (f.json().kind != json_value::type::boolean)
-          f.fail("expected a boolean, found " + std::string{type_name(f.json().kind)});
-        *dst = f.json().boolean;
-      });
+      if (c.has(key)) *dst = c.at(key).boolean();
     s.components.push_back(std::move(fc));
   }
 
   const field faults = root.at("faults");
   const auto fault_items = faults.items();
   if (fault_items.empty()) faults.fail("needs at least one fault");
+  if (fault_items.size() > max_faults)
+    faults.fail(std::to_string(fault_items.size()) + " faults, over the limit of " + std::to_string(max_faults));
   for (std::size_t i = 0; i < fault_items.size(); ++i) {
     const field& f = fault_items[i];
     f.object({"component", "at_s", "kind"});
@@ -150,13 +160,13 @@ inline fault_parameters read_fault_parameters(const field& p) {
       comp_f.fail("unknown component '" + x.component + "' (components: " + list + ")");
     }
     const field at_f = f.at("at_s");
-    x.at_s = at_f.number(0, unbounded);
+    x.at_s = at_f.number(0, max_fault_time_s);
     if (i > 0 && x.at_s < s.faults.back().at_s) {
       std::ostringstream m;
       m << "faults must be listed in time order: " << x.at_s << " s is before faults[" << i - 1 << "] at " << s.faults.back().at_s << " s";
       at_f.fail(m.str());
     }
-    detail::optional_field(f, "kind", [&](const field& k) { x.kind = detail::enum_by_name<fault_kind>(k, "fault kind"); });
+    if (f.has("kind")) x.kind = detail::enum_by_name<fault_kind>(f.at("kind"), "fault kind");
     s.faults.push_back(std::move(x));
   }
 
@@ -165,7 +175,7 @@ inline fault_parameters read_fault_parameters(const field& p) {
 }
 
 [[nodiscard]] inline fault_scenario read_fault_scenario_file(const std::string& path) {
-  return parse_fault_scenario(detail::read_text_file(path, "fault scenario"), path);
+  return parse_fault_scenario(read_text_file(path, "fault scenario", fault_scenario_bytes_limit), path);
 }
 
 }  // namespace pvmkit::sim

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <pvmkit/core/json_writer.hpp>
+#include <pvmkit/core/utf8.hpp>
 #include <pvmkit/sim/engine.hpp>
 #include <pvmkit/sim/scenario.hpp>
 #include <pvmkit/sim/svg_chart.hpp>
@@ -15,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pvmkit::sim {
@@ -156,8 +158,17 @@ struct column {
   return w.take();
 }
 
+namespace detail {
+// A label on the CSV's comment line: kept to one line of valid UTF-8 (a newline in it would end
+// the comment and start a malformed row).
+[[nodiscard]] inline std::string csv_comment_text(std::string_view s) {
+  return utf8::make_valid(s, [](char32_t c) { return c < 0x20 || c == 0x7F; });
+}
+}  // namespace detail
+
+// Numbers only, so no field needs quoting; the run's label is on the comment line.
 [[nodiscard]] inline std::string to_csv(const run_result& r) {
-  std::string out = "# " + r.label + ": per-control-period averages. " + modelled_note + "\n";
+  std::string out = "# " + detail::csv_comment_text(r.label) + ": per-control-period averages. " + modelled_note + "\n";
   out += "time_s,demanded_cores,served_cores,pvm_cores_held,pvm_cores_used,remote_share\n";
   for (const auto& p : r.series)
     out += detail::fixed(p.time_s, 3) + "," + detail::fixed(p.demanded_cores, 4) + "," + detail::fixed(p.served_cores, 4) + "," +

@@ -5,6 +5,7 @@
 
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/ids.hpp>
+#include <pvmkit/core/json_writer.hpp>
 #include <pvmkit/core/units.hpp>
 #include <pvmkit/sim/model.hpp>
 #include <pvmkit/sim/workload.hpp>
@@ -17,6 +18,27 @@
 #include <vector>
 
 namespace pvmkit::sim {
+
+// What a scenario may ask for ("Input limits" in docs/simulator.md gives the reasons). The
+// loader refuses anything beyond them with an error naming the field, so a hostile file can
+// neither exhaust memory nor feed the model values that overflow to inf or NaN.
+namespace limits {
+inline constexpr std::size_t max_nodes = 1024;       // Linux MAX_NUMNODES at its largest (NODES_SHIFT 10)
+inline constexpr std::size_t max_cpus = 8192;        // host CPUs: Linux NR_CPUS at its largest on x86-64 (MAXSMP)
+inline constexpr std::size_t max_guests = 32752;     // Xen guest domids end below DOMID_FIRST_RESERVED (0x7FF0)
+inline constexpr std::size_t max_guest_vcpus = 4096;         // one guest
+inline constexpr std::size_t max_total_guest_vcpus = 65536;  // all guests: 8 per CPU of the largest host
+inline constexpr std::size_t max_devices = 65536;
+inline constexpr double min_tick_s = 1e-3;           // also the shortest slot, period, ramp or decay
+inline constexpr double max_tick_s = 60;
+inline constexpr double max_duration_s = 1e7;        // also the latest time a workload names
+inline constexpr std::size_t max_ticks = 10'000'000;          // a run keeps 8 bytes per tick
+inline constexpr std::size_t max_control_rounds = 1'000'000;  // and 48 bytes per round, per policy pair
+// Rates any one guest may offer, peaks included: above a 400 GbE link's line rate in minimum-size
+// frames (595 Mpps); below a PCIe 5.0 x16 link (~63 GB/s) filled with 512-byte requests.
+inline constexpr double max_net_pps = 1e9;
+inline constexpr double max_block_iops = 1e8;
+}  // namespace limits
 
 struct host_spec {
   std::size_t nodes = 2;
@@ -60,6 +82,20 @@ struct scenario {
     return static_cast<std::size_t>(std::max(1LL, std::llround(control_period_s / tick_s)));
   }
 };
+
+// Why a run of this length, tick and control period is refused ("" when it is not): the number of
+// ticks and of control rounds bound a run's memory and time.
+[[nodiscard]] inline std::string run_length_problem(double duration_s, double tick_s, double control_period_s) {
+  const auto show = [](double x) { return to_shortest_string(std::round(x * 1000) / 1000); };
+  const double ticks = duration_s / tick_s, rounds = duration_s / control_period_s;
+  if (ticks > static_cast<double>(limits::max_ticks))
+    return "a run of " + show(duration_s) + " s in ticks of " + show(tick_s) + " s is " + show(ticks) +
+           " ticks, over the limit of " + std::to_string(limits::max_ticks);
+  if (rounds > static_cast<double>(limits::max_control_rounds))
+    return "a run of " + show(duration_s) + " s with a control period of " + show(control_period_s) + " s is " + show(rounds) +
+           " control rounds, over the limit of " + std::to_string(limits::max_control_rounds);
+  return {};
+}
 
 [[nodiscard]] inline bytes gib_to_bytes(double gib) noexcept {
   return bytes{static_cast<std::uint64_t>(std::llround(gib * 1024.0)) << 20};

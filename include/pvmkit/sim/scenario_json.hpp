@@ -1,356 +1,41 @@
-// Reading scenarios from JSON. A small JSON parser that remembers where each value starts, and a
-// decoder that checks every field (type, range, unknown names, references to nodes and devices)
-// and names it in the error: "scenario.json:12: guests[3].workload.kind: unknown kind 'burstyy'
-// (expected one of steady, bursty, diurnal, flash_crowd, trace)". docs/simulator.md has the format.
+// Reading scenarios from JSON: a decoder, over core/json_reader.hpp, that checks every field (type,
+// range, unknown names, references to nodes and devices, the limits of sim/scenario.hpp) and names
+// it in the error: "scenario.json:12: guests[3].workload.kind: unknown kind 'burstyy' (expected one
+// of steady, bursty, diurnal, flash_crowd, trace)". docs/simulator.md has the format and the limits.
 #pragma once
 
 #include <pvmkit/core/error.hpp>
+#include <pvmkit/core/json_reader.hpp>
+#include <pvmkit/core/json_writer.hpp>
+#include <pvmkit/core/text_file.hpp>
 #include <pvmkit/sim/scenario.hpp>
 #include <pvmkit/sim/trace.hpp>
 #include <pvmkit/sim/workload.hpp>
 
-#include <charconv>
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
-#include <system_error>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 namespace pvmkit::sim {
 
-struct json_value {
-  enum class type { null, boolean, number, string, array, object };
-  type kind = type::null;
-  bool boolean = false;
-  double number = 0;
-  std::string string;
-  std::vector<json_value> items;
-  // An object's fields in file order, as parallel lists (a pair would need json_value complete).
-  std::vector<std::string> keys;
-  std::vector<json_value> values;
-  std::size_t line = 1;
-  std::size_t column = 1;
-
-  [[nodiscard]] const json_value* find(std::string_view key) const noexcept;
-};
-
-inline const json_value* json_value::find(std::string_view key) const noexcept {
-  for (std::size_t i = 0; i < keys.size(); ++i)
-    if (keys[i] == key) return &values[i];
-  return nullptr;
-}
-
-[[nodiscard]] constexpr std::string_view type_name(json_value::type t) noexcept {
-  switch (t) {
-    case json_value::type::null: return "null";
-    case json_value::type::boolean: return "a boolean";
-    case json_value::type::number: return "a number";
-    case json_value::type::string: return "a string";
-    case json_value::type::array: return "an array";
-    case json_value::type::object: return "an object";
-  }
-  return "?";
-}
-
-class json_parser {
- public:
-  json_parser(std::string_view text, std::string source) : text_(text), source_(std::move(source)) {}
-
-  [[nodiscard]] json_value parse() {
-    skip_space();
-    json_value v = value(0);
-    skip_space();
-    if (pos_ < text_.size()) fail("unexpected text after the top-level value");
-    return v;
-  }
-
- private:
-  static constexpr int max_depth = 64;
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw config_error(source_ + ":" + std::to_string(line_) + ":" + std::to_string(col_) + ": " + what);
-  }
-  [[nodiscard]] bool at_end() const noexcept { return pos_ >= text_.size(); }
-  [[nodiscard]] char peek() const noexcept { return at_end() ? '\0' : text_[pos_]; }
-  void advance() noexcept {
-    if (text_[pos_] == '\n') {
-      ++line_;
-      col_ = 1;
-    } else {
-      ++col_;
-    }
-    ++pos_;
-  }
-  void skip_space() noexcept {
-    while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')) advance();
-  }
-  void expect(char c) {
-    if (peek() != c) fail(std::string{"expected '"} + c + "'" + found());
-    advance();
-  }
-  [[nodiscard]] std::string found() const {
-    if (at_end()) return ", found the end of the file";
-    return std::string{", found '"} + peek() + "'";
-  }
-
-  json_value value(int depth) {
-    if (depth > max_depth) fail("nesting deeper than 64 levels");
-    json_value v;
-    v.line = line_;
-    v.column = col_;
-    const char c = peek();
-    if (c == '{') {
-      v.kind = json_value::type::object;
-      advance();
-      skip_space();
-      if (peek() == '}') {
-        advance();
-        return v;
-      }
-      for (;;) {
-        skip_space();
-        if (peek() != '"') fail("expected a field name in double quotes" + found());
-        const std::size_t kl = line_, kc = col_;
-        std::string key = string_literal();
-        for (const auto& k : v.keys)
-          if (k == key) {
-            line_ = kl;
-            col_ = kc;
-            fail("field '" + key + "' appears twice");
-          }
-        skip_space();
-        expect(':');
-        skip_space();
-        v.keys.push_back(std::move(key));
-        v.values.push_back(value(depth + 1));
-        skip_space();
-        if (peek() == ',') {
-          advance();
-          continue;
-        }
-        if (peek() == '}') {
-          advance();
-          return v;
-        }
-        fail("expected ',' or '}'" + found());
-      }
-    }
-    if (c == '[') {
-      v.kind = json_value::type::array;
-      advance();
-      skip_space();
-      if (peek() == ']') {
-        advance();
-        return v;
-      }
-      for (;;) {
-        skip_space();
-        v.items.push_back(value(depth + 1));
-        skip_space();
-        if (peek() == ',') {
-          advance();
-          continue;
-        }
-        if (peek() == ']') {
-          advance();
-          return v;
-        }
-        fail("expected ',' or ']'" + found());
-      }
-    }
-    if (c == '"') {
-      v.kind = json_value::type::string;
-      v.string = string_literal();
-      return v;
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) {
-      v.kind = json_value::type::number;
-      const std::size_t start = pos_;
-      while (!at_end() && (std::string_view{"+-.eE0123456789"}.find(peek()) != std::string_view::npos)) advance();
-      const auto* first = text_.data() + start;
-      const auto* last = text_.data() + pos_;
-      const auto r = std::from_chars(first, last, v.number);
-      if (r.ec != std::errc{} || r.ptr != last || !std::isfinite(v.number)) {
-        line_ = v.line;
-        col_ = v.column;
-        fail("malformed number '" + std::string{first, last} + "'");
-      }
-      return v;
-    }
-    for (auto [word, kind, b] : {std::tuple{std::string_view{"true"}, json_value::type::boolean, true},
-                                 std::tuple{std::string_view{"false"}, json_value::type::boolean, false},
-                                 std::tuple{std::string_view{"null"}, json_value::type::null, false}})
-      if (text_.substr(pos_, word.size()) == word) {
-        for (std::size_t i = 0; i < word.size(); ++i) advance();
-        v.kind = kind;
-        v.boolean = b;
-        return v;
-      }
-    fail("expected a value (object, array, string, number, true, false or null)" + found());
-  }
-
-  std::string string_literal() {
-    expect('"');
-    std::string s;
-    for (;;) {
-      if (at_end()) fail("unterminated string");
-      const char c = peek();
-      if (c == '"') {
-        advance();
-        return s;
-      }
-      if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
-      if (c != '\\') {
-        s += c;
-        advance();
-        continue;
-      }
-      advance();
-      const char e = peek();
-      switch (e) {
-        case '"': s += '"'; break;
-        case '\\': s += '\\'; break;
-        case '/': s += '/'; break;
-        case 'b': s += '\b'; break;
-        case 'f': s += '\f'; break;
-        case 'n': s += '\n'; break;
-        case 'r': s += '\r'; break;
-        case 't': s += '\t'; break;
-        case 'u': {
-          advance();
-          unsigned cp = 0;
-          for (int i = 0; i < 4; ++i) {
-            const char h = peek();
-            unsigned d = 0;
-            if (h >= '0' && h <= '9') d = static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f') d = static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') d = static_cast<unsigned>(h - 'A' + 10);
-            else fail("malformed \\u escape");
-            cp = cp * 16 + d;
-            advance();
-          }
-          // Names in scenarios are ASCII in practice; other code points are kept as UTF-8.
-          if (cp < 0x80) s += static_cast<char>(cp);
-          else if (cp < 0x800) {
-            s += static_cast<char>(0xC0 | (cp >> 6));
-            s += static_cast<char>(0x80 | (cp & 0x3F));
-          } else {
-            s += static_cast<char>(0xE0 | (cp >> 12));
-            s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            s += static_cast<char>(0x80 | (cp & 0x3F));
-          }
-          continue;
-        }
-        default: fail(std::string{"unknown escape '\\"} + e + "'");
-      }
-      advance();
-    }
-  }
-
-  std::string_view text_;
-  std::string source_;
-  std::size_t pos_ = 0;
-  std::size_t line_ = 1;
-  std::size_t col_ = 1;
-};
-
-[[nodiscard]] inline json_value parse_json(std::string_view text, std::string source = "json") {
-  return json_parser{text, std::move(source)}.parse();
-}
+// The largest scenario file read: a few thousand times the largest example, and with the
+// document's 16 bytes per value, parsing one stays within a few hundred MiB.
+inline constexpr std::size_t scenario_bytes_limit = std::size_t{16} << 20;
 
 namespace detail {
 
-// Decodes one JSON value at a path ("guests[3].workload"), failing with source:line: path: what.
-class field {
- public:
-  field(const json_value& v, std::string path, const std::string& source) : v_(&v), path_(std::move(path)), source_(&source) {}
-
-  [[nodiscard]] const json_value& json() const noexcept { return *v_; }
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw config_error(*source_ + ":" + std::to_string(v_->line) + ": " + (path_.empty() ? "scenario" : path_) + ": " + what);
-  }
-
-  // An object whose field names all come from `allowed`.
-  const field& object(std::initializer_list<std::string_view> allowed) const {
-    want(json_value::type::object);
-    for (std::size_t i = 0; i < v_->keys.size(); ++i) {
-      const std::string& k = v_->keys[i];
-      bool ok = false;
-      for (auto a : allowed) ok = ok || a == k;
-      if (!ok) {
-        std::string list;
-        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string{a};
-        field{v_->values[i], child_path(k), *source_}.fail("unknown field (expected one of " + list + ")");
-      }
-    }
-    return *this;
-  }
-  [[nodiscard]] bool has(std::string_view key) const { return v_->find(key) != nullptr; }
-  [[nodiscard]] field at(std::string_view key) const {
-    const json_value* c = v_->find(key);
-    if (!c) fail("missing required field '" + std::string{key} + "'");
-    return {*c, child_path(key), *source_};
-  }
-  [[nodiscard]] std::vector<field> items() const {
-    want(json_value::type::array);
-    std::vector<field> out;
-    for (std::size_t i = 0; i < v_->items.size(); ++i) out.emplace_back(v_->items[i], path_ + "[" + std::to_string(i) + "]", *source_);
-    return out;
-  }
-
-  [[nodiscard]] double number(double min, double max, bool min_exclusive = false) const {
-    want(json_value::type::number);
-    const double x = v_->number;
-    if (x < min || (min_exclusive && x == min)) {
-      if (min == 0 && !min_exclusive) fail("must not be negative, found " + show(x));
-      fail(std::string{"must be "} + (min_exclusive ? "greater than " : "at least ") + show(min) + ", found " + show(x));
-    }
-    if (x > max) fail("must be at most " + show(max) + ", found " + show(x));
-    return x;
-  }
-  [[nodiscard]] std::uint64_t integer(std::uint64_t min, std::uint64_t max) const {
-    want(json_value::type::number);
-    const double x = v_->number;
-    if (std::floor(x) != x) fail("must be a whole number, found " + show(x));
-    if (x < 0 && min == 0) fail("must not be negative, found " + show(x));
-    if (x < static_cast<double>(min)) fail("must be at least " + std::to_string(min) + ", found " + show(x));
-    if (x > static_cast<double>(max)) fail("must be at most " + std::to_string(max) + ", found " + show(x));
-    return static_cast<std::uint64_t>(x);
-  }
-  [[nodiscard]] const std::string& string() const {
-    want(json_value::type::string);
-    return v_->string;
-  }
-
- private:
-  void want(json_value::type t) const {
-    if (v_->kind != t)
-      fail("expected " + std::string{type_name(t)} + ", found " + std::string{type_name(v_->kind)});
-  }
-  [[nodiscard]] std::string child_path(std::string_view key) const {
-    return path_.empty() ? std::string{key} : path_ + "." + std::string{key};
-  }
-  static std::string show(double x) {
-    std::ostringstream s;
-    s << x;
-    return s.str();
-  }
-
-  const json_value* v_;
-  std::string path_;
-  const std::string* source_;
-};
-
-inline constexpr double unbounded = 1e300;
+using field = json_field;
 
 template <class F>
 void optional_field(const field& obj, std::string_view key, F&& f) {
@@ -359,32 +44,47 @@ void optional_field(const field& obj, std::string_view key, F&& f) {
 
 inline io_rates read_rates(const field& w, bool required) {
   io_rates r;
-  if (required || w.has("net_pps")) r.net_pps = w.at("net_pps").number(0, unbounded);
-  if (required || w.has("block_iops")) r.block_iops = w.at("block_iops").number(0, unbounded);
+  if (required || w.has("net_pps")) r.net_pps = w.at("net_pps").number(0, limits::max_net_pps);
+  if (required || w.has("block_iops")) r.block_iops = w.at("block_iops").number(0, limits::max_block_iops);
   return r;
 }
 
+// A workload's highest demand is its base rates times `factor`; both must stay within the limits.
+inline void check_peak(const field& w, const io_rates& base, double factor, std::string_view how) {
+  for (auto [rate, max, name, unit] : {std::tuple{base.net_pps, limits::max_net_pps, "net_pps", "packets/s"},
+                                       std::tuple{base.block_iops, limits::max_block_iops, "block_iops", "requests/s"}})
+    if (rate * factor > max)
+      w.fail(std::string{"peaks at "} + name + " x " + std::string{how} + " = " + to_shortest_string(rate * factor) +
+             ", over the limit of " + to_shortest_string(max) + " " + unit + " (docs/simulator.md, Input limits)");
+}
+
+// A length of time a workload names (a slot, a period, a ramp): at least the shortest tick.
+inline double span_s(const field& f) { return f.number(limits::min_tick_s, limits::max_duration_s); }
+
 }  // namespace detail
 
-// Loads trace files named by "trace" workloads; paths are relative to the scenario's directory.
-using trace_loader = std::function<io_trace(const std::string& path)>;
+// Loads the trace files "trace" workloads name (shared: one file may serve thousands of guests).
+using trace_loader = std::function<std::shared_ptr<const io_trace>(const std::string& path)>;
 
 [[nodiscard]] inline workload read_workload(const detail::field& w, const std::string& guest_name, std::uint64_t seed,
                                             std::size_t guest_index, const trace_loader& traces) {
-  using detail::unbounded;
+  using detail::field;
+  using detail::optional_field;
+  using detail::span_s;
   w.object({"kind", "net_pps", "block_iops", "peak", "on_probability", "slot_s", "amplitude", "period_s", "phase_s",
             "start_s", "ramp_s", "multiple", "decay_s", "file", "guest"});
   const auto kind_f = w.at("kind");
-  const std::string& kind = kind_f.string();
+  const std::string kind = kind_f.string();
   // Fields that only some kinds take are rejected for the others, so a typo'd kind cannot
   // silently drop its parameters.
   auto only = [&](std::initializer_list<std::string_view> allowed) {
-    for (const auto& k : w.json().keys) {
-      bool ok = k == "kind";
-      for (auto a : allowed) ok = ok || a == k;
-      if (!ok) w.at(k).fail("not a field of a '" + kind + "' workload");
+    for (std::size_t i = 0; i < w.json().size(); ++i) {
+      const std::string_view k = w.json().key(i);
+      if (k != "kind" && std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+        w.at(k).fail("not a field of a '" + kind + "' workload");
     }
   };
+  constexpr double max_factor = limits::max_net_pps;  // a peak or multiple; check_peak bounds the product
   if (kind == "steady") {
     only({"net_pps", "block_iops"});
     return steady_load{detail::read_rates(w, false)};
@@ -393,9 +93,10 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
     only({"net_pps", "block_iops", "peak", "on_probability", "slot_s"});
     bursty_load b;
     b.base = detail::read_rates(w, false);
-    detail::optional_field(w, "peak", [&](const detail::field& f) { b.peak = f.number(0, unbounded); });
-    detail::optional_field(w, "on_probability", [&](const detail::field& f) { b.on_probability = f.number(0, 1); });
-    detail::optional_field(w, "slot_s", [&](const detail::field& f) { b.slot_s = f.number(0, unbounded, true); });
+    optional_field(w, "peak", [&](const field& f) { b.peak = f.number(0, max_factor); });
+    optional_field(w, "on_probability", [&](const field& f) { b.on_probability = f.number(0, 1); });
+    optional_field(w, "slot_s", [&](const field& f) { b.slot_s = span_s(f); });
+    detail::check_peak(w, b.base, std::max(1.0, b.peak), "peak");
     b.seed = detail::mix64(seed ^ detail::mix64(guest_index + 1));
     return b;
   }
@@ -403,30 +104,32 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
     only({"net_pps", "block_iops", "amplitude", "period_s", "phase_s"});
     diurnal_load d;
     d.mean = detail::read_rates(w, false);
-    detail::optional_field(w, "amplitude", [&](const detail::field& f) { d.amplitude = f.number(0, 1); });
-    detail::optional_field(w, "period_s", [&](const detail::field& f) { d.period_s = f.number(0, unbounded, true); });
-    detail::optional_field(w, "phase_s", [&](const detail::field& f) { d.phase_s = f.number(-unbounded, unbounded); });
+    optional_field(w, "amplitude", [&](const field& f) { d.amplitude = f.number(0, 1); });
+    optional_field(w, "period_s", [&](const field& f) { d.period_s = span_s(f); });
+    optional_field(w, "phase_s", [&](const field& f) { d.phase_s = f.number(-limits::max_duration_s, limits::max_duration_s); });
+    detail::check_peak(w, d.mean, 1 + d.amplitude, "(1 + amplitude)");
     return d;
   }
   if (kind == "flash_crowd") {
     only({"net_pps", "block_iops", "start_s", "ramp_s", "multiple", "decay_s"});
     flash_crowd_load f;
     f.base = detail::read_rates(w, false);
-    detail::optional_field(w, "start_s", [&](const detail::field& x) { f.start_s = x.number(0, unbounded); });
-    detail::optional_field(w, "ramp_s", [&](const detail::field& x) { f.ramp_s = x.number(0, unbounded, true); });
-    detail::optional_field(w, "multiple", [&](const detail::field& x) { f.multiple = x.number(1, unbounded); });
-    detail::optional_field(w, "decay_s", [&](const detail::field& x) { f.decay_s = x.number(0, unbounded, true); });
+    optional_field(w, "start_s", [&](const field& x) { f.start_s = x.number(0, limits::max_duration_s); });
+    optional_field(w, "ramp_s", [&](const field& x) { f.ramp_s = span_s(x); });
+    optional_field(w, "multiple", [&](const field& x) { f.multiple = x.number(1, max_factor); });
+    optional_field(w, "decay_s", [&](const field& x) { f.decay_s = span_s(x); });
+    detail::check_peak(w, f.base, f.multiple, "multiple");
     return f;
   }
   if (kind == "trace") {
     only({"file", "guest"});
     const auto file_f = w.at("file");
-    const std::string& file = file_f.string();
+    const std::string file = file_f.string();
     std::string who = guest_name;
-    detail::optional_field(w, "guest", [&](const detail::field& x) { who = x.string(); });
+    optional_field(w, "guest", [&](const field& x) { who = x.string(); });
     if (!traces) file_f.fail("trace files cannot be read here");
-    io_trace t = traces(file);
-    trace_load l = t.load_for(who);
+    const auto t = traces(file);
+    trace_load l = t ? t->load_for(who) : trace_load{};
     if (!l.points) file_f.fail("trace '" + file + "' has no rows for guest '" + who + "'");
     return l;
   }
@@ -434,35 +137,46 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
 }
 
 // Parses and validates a scenario. `source` names the file in error messages; `traces` reads
-// the trace files that "trace" workloads name (nullptr: such workloads are rejected).
+// the trace files that "trace" workloads name (nullptr: such workloads are rejected). Throws
+// only config_error on bad input.
 [[nodiscard]] inline scenario parse_scenario(std::string_view text, const std::string& source,
                                              const trace_loader& traces = nullptr) {
   using detail::field;
-  using detail::unbounded;
-  const json_value root_json = parse_json(text, source);
-  const field root{root_json, "", source};
+  using detail::optional_field;
+  const json_document doc = parse_json(text, source);
+  const field root = field::root(doc, "scenario");
   root.object({"name", "seed", "duration_s", "tick_s", "control_period_s", "host", "pvm", "model", "guests"});
   scenario s;
-  auto top = [&](std::string_view k) { return field{*root_json.find(k), std::string{k}, source}; };
-  if (root.has("name")) s.name = top("name").string();
-  if (root.has("seed")) s.seed = top("seed").integer(0, std::uint64_t{1} << 53);
-  if (root.has("duration_s")) s.duration_s = top("duration_s").number(0, 1e7, true);
-  if (root.has("tick_s")) s.tick_s = top("tick_s").number(0, 60, true);
+  if (root.has("name")) s.name = root.at("name").string();
+  if (root.has("seed")) s.seed = root.at("seed").integer(0, std::uint64_t{1} << 53);
+  if (root.has("duration_s")) s.duration_s = root.at("duration_s").number(0, limits::max_duration_s, true);
+  if (root.has("tick_s")) s.tick_s = root.at("tick_s").number(limits::min_tick_s, limits::max_tick_s);
   if (root.has("control_period_s")) {
-    const auto f = top("control_period_s");
+    const auto f = root.at("control_period_s");
     s.control_period_s = f.number(s.tick_s, 3600);
     const double k = s.control_period_s / s.tick_s;
     if (std::abs(k - std::round(k)) > 1e-9 * k) f.fail("must be a whole number of ticks (tick_s = " + std::to_string(s.tick_s) + ")");
   }
-  if (s.duration_s < s.tick_s) top("duration_s").fail("shorter than one tick");
+  if (s.duration_s < s.tick_s) root.at("duration_s").fail("shorter than one tick");
+  if (const std::string why = run_length_problem(s.duration_s, s.tick_s, s.control_period_s); !why.empty()) {
+    for (const char* blame : {"duration_s", "tick_s", "control_period_s"})
+      if (root.has(blame)) root.at(blame).fail(why);
+    root.fail(why);
+  }
 
   if (!root.has("host")) root.fail("missing required field 'host'");
+  std::set<std::string, std::less<>> device_names;
   {
-    const field h = top("host");
+    const field h = root.at("host");
     h.object({"nodes", "cpus_per_node", "memory_per_node_gib", "distances", "devices"});
-    s.host.nodes = static_cast<std::size_t>(h.at("nodes").integer(1, 1024));
-    s.host.cpus_per_node = static_cast<std::size_t>(h.at("cpus_per_node").integer(1, 4096));
-    detail::optional_field(h, "memory_per_node_gib", [&](const field& f) { s.host.memory_per_node_gib = f.number(0, 1 << 20, true); });
+    s.host.nodes = static_cast<std::size_t>(h.at("nodes").integer(1, limits::max_nodes));
+    const auto cpus_f = h.at("cpus_per_node");
+    s.host.cpus_per_node = static_cast<std::size_t>(cpus_f.integer(1, limits::max_cpus));
+    if (s.host.nodes * s.host.cpus_per_node > limits::max_cpus)
+      cpus_f.fail(std::to_string(s.host.nodes) + " nodes x " + std::to_string(s.host.cpus_per_node) + " CPUs is " +
+                  std::to_string(s.host.nodes * s.host.cpus_per_node) + " CPUs, over the limit of " + std::to_string(limits::max_cpus) +
+                  " (docs/simulator.md, Input limits)");
+    optional_field(h, "memory_per_node_gib", [&](const field& f) { s.host.memory_per_node_gib = f.number(0, 1 << 20, true); });
     const std::size_t n = s.host.nodes;
     if (h.has("distances")) {
       const auto rows = h.at("distances").items();
@@ -480,15 +194,17 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
       // Asymmetric matrices are real (row = from, column = to, as in the ACPI SLIT): kept as given.
     }
     if (h.has("devices")) {
-      std::set<std::string> names;
-      for (const auto& d : h.at("devices").items()) {
+      const auto devices = h.at("devices").items();
+      if (devices.size() > limits::max_devices)
+        h.at("devices").fail(std::to_string(devices.size()) + " devices, over the limit of " + std::to_string(limits::max_devices));
+      for (const auto& d : devices) {
         d.object({"name", "kind", "node"});
         device dev;
         dev.name = d.at("name").string();
         if (dev.name.empty()) d.at("name").fail("must not be empty");
-        if (!names.insert(dev.name).second) d.at("name").fail("device '" + dev.name + "' is defined twice");
+        if (!device_names.insert(dev.name).second) d.at("name").fail("device '" + dev.name + "' is defined twice");
         const auto kf = d.at("kind");
-        const std::string& k = kf.string();
+        const std::string k = kf.string();
         if (k == "network") dev.kind = device_kind::network;
         else if (k == "block") dev.kind = device_kind::block;
         else if (k == "other") dev.kind = device_kind::other;
@@ -501,38 +217,46 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
       }
     } else {
       s.host.devices.push_back({"eth0", device_kind::network, node_id{0}});
+      device_names.insert("eth0");
     }
   }
+  const std::size_t host_cpus = s.host.nodes * s.host.cpus_per_node;
+  const double host_memory_mib = static_cast<double>(s.host.nodes) * s.host.memory_per_node_gib * 1024;
 
   if (root.has("pvm")) {
-    const field p = top("pvm");
+    const field p = root.at("pvm");
     p.object({"boot_vcpus", "boot_memory_mib"});
-    detail::optional_field(p, "boot_vcpus", [&](const field& f) {
-      s.pvm.vcpus = static_cast<std::size_t>(f.integer(0, s.host.nodes * s.host.cpus_per_node));
-    });
-    detail::optional_field(p, "boot_memory_mib", [&](const field& f) { s.pvm.memory_mib = f.number(1, unbounded); });
+    optional_field(p, "boot_vcpus", [&](const field& f) { s.pvm.vcpus = static_cast<std::size_t>(f.integer(0, host_cpus)); });
+    optional_field(p, "boot_memory_mib", [&](const field& f) { s.pvm.memory_mib = f.number(1, host_memory_mib); });
   }
 
   if (root.has("model")) {
-    const field m = top("model");
+    const field m = root.at("model");
     m.object({"net_packet_us", "block_request_us", "guest_memory_share", "buffer_share", "device_share", "remote_latency",
               "net_ring_slots", "block_ring_slots"});
-    detail::optional_field(m, "net_packet_us", [&](const field& f) { s.model.net_packet_us = f.number(0, 1e6, true); });
-    detail::optional_field(m, "block_request_us", [&](const field& f) { s.model.block_request_us = f.number(0, 1e6, true); });
-    detail::optional_field(m, "guest_memory_share", [&](const field& f) { s.model.guest_memory_share = f.number(0, 1); });
-    detail::optional_field(m, "buffer_share", [&](const field& f) { s.model.buffer_share = f.number(0, 1); });
-    detail::optional_field(m, "device_share", [&](const field& f) { s.model.device_share = f.number(0, 1); });
-    detail::optional_field(m, "remote_latency", [&](const field& f) { s.model.remote_latency = f.number(1, 10); });
+    // A request costs at least a nanosecond of CPU and at most a second.
+    optional_field(m, "net_packet_us", [&](const field& f) { s.model.net_packet_us = f.number(1e-3, 1e6); });
+    optional_field(m, "block_request_us", [&](const field& f) { s.model.block_request_us = f.number(1e-3, 1e6); });
+    optional_field(m, "guest_memory_share", [&](const field& f) { s.model.guest_memory_share = f.number(0, 1); });
+    optional_field(m, "buffer_share", [&](const field& f) { s.model.buffer_share = f.number(0, 1); });
+    optional_field(m, "device_share", [&](const field& f) { s.model.device_share = f.number(0, 1); });
+    // A remote access is slower than a local one, and no machine measures more than 10x.
+    optional_field(m, "remote_latency", [&](const field& f) { s.model.remote_latency = f.number(1, 10); });
     if (s.model.guest_memory_share + s.model.buffer_share + s.model.device_share > 1)
       m.fail("guest_memory_share + buffer_share + device_share must be at most 1 (they are shares of one request's cost)");
-    detail::optional_field(m, "net_ring_slots", [&](const field& f) { s.model.net_ring_slots = static_cast<std::size_t>(f.integer(0, 1u << 30)); });
-    detail::optional_field(m, "block_ring_slots", [&](const field& f) { s.model.block_ring_slots = static_cast<std::size_t>(f.integer(0, 1u << 30)); });
+    optional_field(m, "net_ring_slots", [&](const field& f) { s.model.net_ring_slots = static_cast<std::size_t>(f.integer(0, 1u << 30)); });
+    optional_field(m, "block_ring_slots", [&](const field& f) { s.model.block_ring_slots = static_cast<std::size_t>(f.integer(0, 1u << 30)); });
   }
 
   if (!root.has("guests")) root.fail("missing required field 'guests'");
-  const auto guests = top("guests").items();
-  if (guests.empty()) top("guests").fail("needs at least one guest");
-  std::set<std::string> names;
+  const auto guests_f = root.at("guests");
+  const auto guests = guests_f.items();
+  if (guests.empty()) guests_f.fail("needs at least one guest");
+  if (guests.size() > limits::max_guests)
+    guests_f.fail(std::to_string(guests.size()) + " guests, over the limit of " + std::to_string(limits::max_guests) +
+                  " (docs/simulator.md, Input limits)");
+  std::set<std::string, std::less<>> names;
+  std::size_t guest_vcpus = 0;
   std::vector<double> memory_on(s.host.nodes, s.pvm.memory_mib / 1024.0 / static_cast<double>(s.host.nodes));
   std::vector<double> cpu_on(s.host.nodes, 0.0);
   for (std::size_t i = 0; i < guests.size(); ++i) {
@@ -548,10 +272,14 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
       hf.fail("node " + std::to_string(home) + " does not exist (the host has " + std::to_string(s.host.nodes) + " nodes: 0.." +
               std::to_string(s.host.nodes - 1) + ")");
     gs.home = node_id{static_cast<node_id::rep>(home)};
-    detail::optional_field(g, "vcpus", [&](const field& f) { gs.vcpus = static_cast<std::size_t>(f.integer(1, 4096)); });
-    detail::optional_field(g, "memory_gib", [&](const field& f) { gs.memory_gib = f.number(0, unbounded, true); });
+    optional_field(g, "vcpus", [&](const field& f) { gs.vcpus = static_cast<std::size_t>(f.integer(1, limits::max_guest_vcpus)); });
+    guest_vcpus += gs.vcpus;
+    if (guest_vcpus > limits::max_total_guest_vcpus)
+      g.fail("the guests so far have " + std::to_string(guest_vcpus) + " vCPUs, over the limit of " +
+             std::to_string(limits::max_total_guest_vcpus) + " for all guests (docs/simulator.md, Input limits)");
+    optional_field(g, "memory_gib", [&](const field& f) { gs.memory_gib = f.number(0, 1 << 20, true); });
     memory_on[home] += gs.memory_gib;
-    detail::optional_field(g, "cpu_cores", [&](const field& f) {
+    optional_field(g, "cpu_cores", [&](const field& f) {
       gs.cpu_cores = f.number(0, static_cast<double>(gs.vcpus));
       cpu_on[home] += gs.cpu_cores;
       if (cpu_on[home] > static_cast<double>(s.host.cpus_per_node) + 1e-9)
@@ -562,13 +290,9 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
       g.fail("node " + std::to_string(home) + " runs out of memory (" + std::to_string(memory_on[home]) + " GiB asked of " +
              std::to_string(s.host.memory_per_node_gib) + ")");
     for (auto [key, dst] : {std::pair{"net_device", &gs.net_device}, std::pair{"block_device", &gs.block_device}})
-      detail::optional_field(g, key, [&, dst = dst](const field& f) {
+      optional_field(g, key, [&, dst = dst](const field& f) {
         *dst = f.string();
-        if (!dst->empty()) {
-          bool found = false;
-          for (const auto& d : s.host.devices) found = found || d.name == *dst;
-          if (!found) f.fail("device '" + *dst + "' is not in host.devices");
-        }
+        if (!dst->empty() && !device_names.count(*dst)) f.fail("device '" + *dst + "' is not in host.devices");
       });
     gs.load = read_workload(g.at("workload"), gs.name, s.seed, i, traces);
     s.guests.push_back(std::move(gs));
@@ -576,18 +300,36 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
   return s;
 }
 
-[[nodiscard]] inline scenario read_scenario_file(const std::string& path) {
-  const std::string text = detail::read_text_file(path, "scenario");
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? std::string{} : path.substr(0, slash + 1);
-  std::map<std::string, io_trace> cache;
-  trace_loader loader = [&](const std::string& file) {
+// A trace_loader reading files relative to `dir`, each once, refusing to read more than
+// `max_bytes` of trace text in all (read_scenario_file gives it trace_bytes_limit).
+[[nodiscard]] inline trace_loader file_trace_loader(std::string dir, std::size_t max_bytes) {
+  struct state {
+    std::map<std::string, std::shared_ptr<const io_trace>, std::less<>> cache;
+    std::size_t bytes = 0;
+  };
+  return [dir = std::move(dir), max_bytes, st = std::make_shared<state>()](const std::string& file) {
     const std::string full = !file.empty() && file.front() == '/' ? file : dir + file;
-    auto it = cache.find(full);
-    if (it == cache.end()) it = cache.emplace(full, read_trace_file(full)).first;
+    auto it = st->cache.find(full);
+    if (it == st->cache.end()) {
+      const std::string text = read_text_file(full, "trace", max_bytes);
+      st->bytes += text.size();
+      if (st->bytes > max_bytes)
+        throw config_error(full + ": the trace files of one scenario come to " + std::to_string(st->bytes) +
+                           " bytes together, over the limit of " + pvmkit::detail::size_text(max_bytes) +
+                           " (docs/simulator.md, Input limits)");
+      it = st->cache.emplace(full, std::make_shared<const io_trace>(parse_trace(text, full))).first;
+    }
     return it->second;
   };
-  return parse_scenario(text, path, loader);
+}
+
+// Reads a scenario file (at most scenario_bytes_limit) and the trace files it names, relative to
+// its directory (at most trace_bytes_limit together).
+[[nodiscard]] inline scenario read_scenario_file(const std::string& path) {
+  const std::string text = read_text_file(path, "scenario", scenario_bytes_limit);
+  const auto slash = path.find_last_of('/');
+  return parse_scenario(text, path, file_trace_loader(slash == std::string::npos ? std::string{} : path.substr(0, slash + 1),
+                                                      trace_bytes_limit));
 }
 
 }  // namespace pvmkit::sim

@@ -3,10 +3,13 @@
 // drift) are data handed to this one engine.
 #pragma once
 
+#include <pvmkit/core/utf8.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -43,9 +46,15 @@ namespace detail {
   return 10 * p;
 }
 
-[[nodiscard]] inline std::string xml_escape(const std::string& s) {
+// Text as XML 1.0 character data or an attribute value: markup characters escaped, anything XML
+// forbids (C0 controls but tab, newline and return; U+FFFE, U+FFFF) and bytes that are not UTF-8
+// replaced by U+FFFD, so a name holding a NUL or '<' still gives a well-formed document.
+[[nodiscard]] inline std::string xml_escape(std::string_view s) {
+  const std::string valid = utf8::make_valid(s, [](char32_t c) {
+    return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0xFFFE || c == 0xFFFF;
+  });
   std::string out;
-  for (char c : s) {
+  for (char c : valid) {
     if (c == '<') out += "&lt;";
     else if (c == '>') out += "&gt;";
     else if (c == '&') out += "&amp;";
@@ -92,10 +101,11 @@ namespace detail {
     const double y0 = top + static_cast<double>(pi) * (ph + gap);
     double xmax = 0, vmax = 0;
     for (const auto& s : pn.series)
-      for (const auto& [x, y] : s.points) {
-        xmax = std::max(xmax, x);
-        vmax = std::max(vmax, y);
-      }
+      for (const auto& [x, y] : s.points)
+        if (std::isfinite(x) && std::isfinite(y)) {  // a non-finite point is left out of the plot
+          xmax = std::max(xmax, x);
+          vmax = std::max(vmax, y);
+        }
     if (xmax <= 0) xmax = 1;
     const double ystep = detail::nice_step(vmax * 1.05, 5);
     const double ytop = std::max(ystep, std::ceil(vmax * 1.05 / ystep) * ystep);
@@ -105,14 +115,16 @@ namespace detail {
            detail::xml_escape(pn.title) + "</text>\n";
     out += "<rect x=\"" + svg_num(left) + "\" y=\"" + svg_num(y0) + "\" width=\"" + svg_num(pw) + "\" height=\"" +
            svg_num(ph) + "\" fill=\"none\" stroke=\"black\"/>\n";
-    for (double v = 0; v <= ytop + 1e-9; v += ystep) {
+    // At most ~10 grid lines by construction; the cap holds even when a huge maximum makes the
+    // step infinite.
+    for (double v = 0, lines = 0; v <= ytop + 1e-9 && lines < 100; v += ystep, ++lines) {
       out += "<line x1=\"" + svg_num(left - 5) + "\" x2=\"" + svg_num(left + pw) + "\" y1=\"" + svg_num(Y(v)) + "\" y2=\"" +
              svg_num(Y(v)) + "\" stroke=\"#ddd\"/>\n";
       out += "<text x=\"" + svg_num(left - 8) + "\" y=\"" + svg_num(Y(v) + 4) + "\" text-anchor=\"end\">" +
              svg_num(v, ystep < 1 ? 1 : 0) + "</text>\n";
     }
     const double xstep = detail::nice_step(xmax, 6);
-    for (double x = 0; x <= xmax + 1e-9; x += xstep) {
+    for (double x = 0, lines = 0; x <= xmax + 1e-9 && lines < 100; x += xstep, ++lines) {
       out += "<line x1=\"" + svg_num(X(x)) + "\" x2=\"" + svg_num(X(x)) + "\" y1=\"" + svg_num(y0 + ph) + "\" y2=\"" +
              svg_num(y0 + ph + 5) + "\" stroke=\"black\"/>\n";
       out += "<text x=\"" + svg_num(X(x)) + "\" y=\"" + svg_num(y0 + ph + 18) + "\" text-anchor=\"middle\">" +
@@ -126,7 +138,8 @@ namespace detail {
       const std::string style = s.dashed ? "stroke=\"black\" stroke-dasharray=\"5,4\" stroke-width=\"1.5\""
                                          : "stroke=\"" + colour_of(s.label) + "\" stroke-width=\"1.5\"";
       out += "<polyline fill=\"none\" " + style + " points=\"";
-      for (const auto& [x, y] : s.points) out += svg_num(X(x)) + "," + svg_num(Y(y)) + " ";
+      for (const auto& [x, y] : s.points)
+        if (std::isfinite(x) && std::isfinite(y)) out += svg_num(X(x)) + "," + svg_num(Y(y)) + " ";
       out += "\"/>\n";
     }
   }

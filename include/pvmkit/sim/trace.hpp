@@ -1,24 +1,31 @@
 // The CSV trace format: one row per sample, `time_s,guest,net_pps,block_iops`, an optional header
 // row with exactly those names, blank lines and lines starting with '#' ignored. Rows of one guest
-// must not go back in time. Errors name the source, the line and the column.
+// must not go back in time; rates stay within the scenario limits (sim/scenario.hpp). Errors name
+// the source, the line and the column.
 #pragma once
 
 #include <pvmkit/core/error.hpp>
+#include <pvmkit/core/text_file.hpp>
+#include <pvmkit/core/utf8.hpp>
+#include <pvmkit/sim/scenario.hpp>
 #include <pvmkit/sim/workload.hpp>
 
 #include <charconv>
 #include <cmath>
 #include <cstddef>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <vector>
 
 namespace pvmkit::sim {
+
+// The most trace text one scenario reads, all its trace files together (a row takes 24 bytes once
+// read: this bounds a scenario's traces to a few hundred MiB of memory).
+inline constexpr std::size_t trace_bytes_limit = std::size_t{64} << 20;
 
 struct io_trace {
   std::map<std::string, std::shared_ptr<std::vector<trace_point>>, std::less<>> guests;
@@ -77,7 +84,14 @@ namespace detail {
         throw config_error(at + col + "not a number: '" + std::string{f} + "'");
       if (num[i] < 0) throw config_error(at + col + "must not be negative, found " + std::string{f});
     }
+    for (auto [i, max, unit] : {std::tuple{std::size_t{2}, limits::max_net_pps, "packets/s"},
+                                std::tuple{std::size_t{3}, limits::max_block_iops, "requests/s"}})
+      if (num[i] > max)
+        throw config_error(at + "column " + std::to_string(i + 1) + " (" + std::string{columns[i]} + "): " + std::string{fields[i]} +
+                           " is over the limit of " + std::to_string(static_cast<long long>(max)) + " " + unit +
+                           " (docs/simulator.md, Input limits)");
     if (fields[1].empty()) throw config_error(at + "column 2 (guest): empty guest name");
+    if (!utf8::is_valid(fields[1])) throw config_error(at + "column 2 (guest): the name is not valid UTF-8");
     auto& pts = out.guests[std::string{fields[1]}];
     if (!pts) {
       pts = std::make_shared<std::vector<trace_point>>();
@@ -91,19 +105,8 @@ namespace detail {
   return out;
 }
 
-namespace detail {
-// The whole of a scenario, fault scenario or trace file; `what` names the kind in the error.
-[[nodiscard]] inline std::string read_text_file(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw config_error(path + ": cannot open " + std::string{what} + " file");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-}  // namespace detail
-
 [[nodiscard]] inline io_trace read_trace_file(const std::string& path) {
-  return parse_trace(detail::read_text_file(path, "trace"), path);
+  return parse_trace(read_text_file(path, "trace", trace_bytes_limit), path);
 }
 
 }  // namespace pvmkit::sim
