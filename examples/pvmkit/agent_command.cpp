@@ -3,6 +3,8 @@
 // record and the round's outcome as JSON lines on stdout (diagnostics go to stderr).
 //
 //   --backend xen   libxl + dom0's /proc (only when built with the Xen component); run in dom0
+//   --backend libvirt [--uri URI]   a KVM host: libvirt + the host's /proc (only when built with
+//                   the libvirt component); the pVM is the host's CPU reservation (docs/kvm.md)
 //   --backend mock  a built-in 2-node mock host with two guests and their backend tasks
 //
 // Exit codes: 0 every round applied; 1 a snapshot or an apply failed, or no hypervisor; 2 bad usage.
@@ -19,6 +21,9 @@
 #include <pvmkit/topology/topology.hpp>
 #ifdef PVMKIT_HAVE_XEN
 #include <pvmkit/xen/xen_pvm_backend.hpp>
+#endif
+#ifdef PVMKIT_HAVE_LIBVIRT
+#include <pvmkit/libvirt/kvm_host_backend.hpp>
 #endif
 
 #include <CLI/CLI.hpp>
@@ -44,7 +49,19 @@ struct options {
   double interval = 5.0;
   std::size_t rounds = 0;
   std::string proc_root = "/proc";
+  std::string uri;         // libvirt only; empty = libvirt's default
+  std::string state_file;  // libvirt only; empty = the default for the URI
 };
+
+// Where the KVM host's pVM reservation is kept between runs: one file per URI under /run (gone at
+// reboot, when guests' pinning is gone too). test:/// hosts live in the process: nothing to keep.
+std::string default_state_file(const std::string& uri) {
+  if (uri.rfind("test:", 0) == 0) return {};
+  std::string name = uri.empty() ? std::string{"default"} : uri;
+  for (char& c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) c = '_';
+  return "/run/pvmkit/libvirt-" + name + ".state";
+}
 
 volatile std::sig_atomic_t stop_requested = 0;
 extern "C" void on_stop(int) { stop_requested = 1; }
@@ -200,8 +217,9 @@ pvmkit::mock_host make_mock_host() {
 pvmkit::cli::register_command reg{"agent", [](CLI::App& app) {
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("agent", "Run the pVM control loop: snapshot, decide, apply, log (JSON lines)");
-  cmd->add_option("--backend", o->backend, "xen (libxl + this dom0's /proc) or mock (built-in 2-node host)")
-      ->check(CLI::IsMember({"xen", "mock"}))
+  cmd->add_option("--backend", o->backend,
+                  "xen (libxl + this dom0's /proc), libvirt (a KVM host: libvirt + its /proc) or mock (built-in 2-node host)")
+      ->check(CLI::IsMember({"xen", "libvirt", "mock"}))
       ->capture_default_str();
   cmd->add_option("--placement", o->placement, "placement policy spec, e.g. closer or closer:hysteresis=0.2")->capture_default_str();
   cmd->add_option("--sizing", o->sizing, "sizing policy spec, e.g. closer_dynamic or static_fixed:vcpus=2")->capture_default_str();
@@ -209,14 +227,37 @@ pvmkit::cli::register_command reg{"agent", [](CLI::App& app) {
   cmd->add_flag("--once", o->once, "run one round and exit");
   cmd->add_option("--interval", o->interval, "seconds between rounds")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--rounds", o->rounds, "stop after this many rounds (0 = until SIGINT/SIGTERM)")->capture_default_str();
-  cmd->add_option("--proc-root", o->proc_root, "where dom0's /proc is (tests point it at a fake tree)")->capture_default_str();
-  return pvmkit::cli::command{cmd, [o]() -> int {
+  cmd->add_option("--proc-root", o->proc_root, "where dom0's (or the KVM host's) /proc is (tests point it at a fake tree)")->capture_default_str();
+  auto* uri = cmd->add_option("--uri", o->uri, "libvirt connection URI, e.g. qemu:///system or test:///default (--backend libvirt)");
+  auto* state = cmd->add_option("--state-file", o->state_file,
+                                "where the KVM host's pVM CPU reservation is kept between runs (--backend libvirt; "
+                                "default /run/pvmkit/libvirt-<URI>.state, none for test:///)");
+  return pvmkit::cli::command{cmd, [o, uri, state]() -> int {
     // Policies are built first so a bad spec is a usage error (exit 2) before anything is opened.
     (void)pvmkit::runtime::make_sizing(o->sizing);
     (void)pvmkit::runtime::make_placement(o->placement);
+    if ((uri->count() > 0 || state->count() > 0) && o->backend != "libvirt")
+      throw pvmkit::config_error("--uri and --state-file apply to --backend libvirt only");
     if (o->backend == "mock") {
       auto host = make_mock_host();
       return run_agent(host, *o);
+    }
+    if (o->backend == "libvirt") {
+#ifdef PVMKIT_HAVE_LIBVIRT
+      try {
+        pvmkit::libvirt_options lo;
+        lo.uri = o->uri;
+        lo.state_file = state->count() > 0 ? o->state_file : default_state_file(o->uri);
+        auto backend = pvmkit::make_kvm_host_backend(std::move(lo), o->proc_root);
+        return run_agent(backend, *o);
+      } catch (const pvmkit::libvirt_unavailable& e) {
+        std::cerr << "pvmkit agent: " << e.what() << '\n';
+        return 1;
+      }
+#else
+      std::cerr << "pvmkit agent: this pvmkit was built without the libvirt component (libvirt-dev not found)\n";
+      return 1;
+#endif
     }
 #ifdef PVMKIT_HAVE_XEN
     try {

@@ -7,6 +7,11 @@
 // pCPU set is translated to the online pVM vCPUs whose hard affinity lies inside it, and read back
 // as the union of those vCPUs' hard affinities. A pCPU set no online pVM vCPU is pinned inside
 // cannot be honoured (errc::invalid_state): pin the pVM's vCPUs first, as closer does.
+//
+// On a KVM host (an inner backend that models KvmGuestSource, e.g. the libvirt one) the pVM's vCPU
+// v is host CPU v, so the translation is the identity on the CPUs reserved for pVM work; the layer
+// then also finds each guest's vhost threads and passed-through devices' IRQs. Tasks the inner
+// backend reports itself (libvirt's emulator and I/O threads) are placed by the inner backend.
 #pragma once
 
 #include <pvmkit/backend/concepts.hpp>
@@ -16,10 +21,13 @@
 #include <pvmkit/core/id_set.hpp>
 #include <pvmkit/core/ids.hpp>
 #include <pvmkit/core/result.hpp>
+#include <pvmkit/linux/kvm_tasks.hpp>
 #include <pvmkit/linux/pvm_tasks.hpp>
 #include <pvmkit/linux/task_affinity.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -78,8 +86,10 @@ class linux_pvm_backend {
     const double seconds = last_sample_ ? std::chrono::duration<double>(now - *last_sample_).count() : 0.0;
     const double ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
     std::unordered_map<std::uint32_t, std::uint64_t> ticks;
+    auto found = discover();
+    if (!found) return unexpected{found.error()};
     found_.clear();
-    for (auto& f : linux_pvm::discover_pvm_tasks(root_)) {
+    for (auto& f : *found) {
       pvm_task t;
       t.id = f.id();
       t.name = f.name;
@@ -118,7 +128,10 @@ class linux_pvm_backend {
 
   result<void> set_task_affinity(task_id t, const cpuset& pcpus) {
     const auto* f = find(t);
-    if (!f) return unexpected{errc::unknown_task};
+    if (!f) {
+      if constexpr (TaskPlacement<Inner>) return inner_.set_task_affinity(t, pcpus);
+      else return unexpected{errc::unknown_task};
+    }
     if (pcpus.empty()) return unexpected{errc::invalid_argument};
     auto topo = inner_.topology();
     if (!topo) return unexpected{topo.error()};
@@ -138,7 +151,10 @@ class linux_pvm_backend {
   // A PV dom0's Linux sees no NUMA: it cannot choose the node its buffers come from. Clearing the
   // request (invalid node) is accepted; asking for a node is not supported.
   result<void> set_task_memory_node(task_id t, node_id n) {
-    if (!find(t)) return unexpected{errc::unknown_task};
+    if (!find(t)) {
+      if constexpr (TaskPlacement<Inner>) return inner_.set_task_memory_node(t, n);
+      else return unexpected{errc::unknown_task};
+    }
     if (!n.valid()) return {};
     return unexpected{errc::not_supported};
   }
@@ -151,9 +167,23 @@ class linux_pvm_backend {
   }
 
  private:
+  // Xen's backend threads and IRQs, and on a KVM host the guests' vhost threads and device IRQs.
+  result<std::vector<linux_pvm::found_task>> discover() {
+    auto out = linux_pvm::discover_pvm_tasks(root_);
+    if constexpr (linux_pvm::KvmGuestSource<Inner>) {
+      auto guests = inner_.kvm_guests();
+      if (!guests) return unexpected{guests.error()};
+      auto kvm = linux_pvm::discover_kvm_tasks(root_, *guests);
+      out.insert(out.end(), std::make_move_iterator(kvm.begin()), std::make_move_iterator(kvm.end()));
+      std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id() < b.id(); });
+    }
+    return out;
+  }
+
   const linux_pvm::found_task* find(task_id t) {
     if (found_.empty()) {
-      for (auto& f : linux_pvm::discover_pvm_tasks(root_)) found_.emplace(f.id(), std::move(f));
+      if (auto found = discover())
+        for (auto& f : *found) found_.emplace(f.id(), std::move(f));
     }
     auto it = found_.find(t);
     return it == found_.end() ? nullptr : &it->second;

@@ -1,0 +1,177 @@
+// Finding the host work that serves each guest on a KVM host, in a /proc-style tree: its QEMU
+// process, the vhost worker threads of its virtio devices and the interrupts of the PCI devices
+// passed through to it. (Its emulator and I/O threads are placed through libvirt, which knows
+// them by role; see libvirt/libvirt_backend.hpp.)
+//
+// Names recognised:
+//   QEMU         a process whose command line has "-name guest=<name>[,...]" (libvirt's form) or
+//                "-name <name>"; QEMU escapes a comma in the name as ",,"
+//   vhost        "vhost-<QEMU pid>": a kernel thread (Linux up to 6.3, a child of kthreadd, listed
+//                at the top of /proc) or a thread of the QEMU process itself (6.4 on, vhost_task:
+//                /proc/<pid>/task/<tid>)
+//   device IRQs  /proc/interrupts actions "vfio-msix[N](<pci address>)", "vfio-msi[N](...)",
+//                "vfio-intx(...)": vfio-pci's names for a passed-through device's vectors
+#pragma once
+
+#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/core/ids.hpp>
+#include <pvmkit/core/result.hpp>
+#include <pvmkit/linux/pvm_tasks.hpp>
+
+#include <algorithm>
+#include <concepts>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace pvmkit::linux_pvm {
+
+// A running guest as the hypervisor's toolstack names it.
+struct kvm_guest {
+  domain_id id;
+  std::string name;                      // the name QEMU was started with (-name guest=...)
+  std::vector<std::string> pci_devices;  // passed-through devices, "0000:06:12.5"
+};
+
+// A backend that lists its running KVM guests: linux_pvm_backend then also finds their vhost
+// threads and device IRQs.
+template <class B>
+concept KvmGuestSource = requires(B& b) {
+  { b.kvm_guests() } -> std::same_as<result<std::vector<kvm_guest>>>;
+};
+
+// The guest name in a QEMU command line (NUL-separated, as in /proc/PID/cmdline).
+[[nodiscard]] inline std::optional<std::string> parse_qemu_guest_name(std::string_view cmdline) {
+  std::vector<std::string_view> args;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= cmdline.size(); ++i)
+    if (i == cmdline.size() || cmdline[i] == '\0') {
+      if (i > start) args.push_back(cmdline.substr(start, i - start));
+      start = i + 1;
+    }
+  for (std::size_t k = 0; k + 1 < args.size(); ++k) {
+    if (args[k] != "-name") continue;
+    std::string_view v = args[k + 1];
+    const bool keyed = detail::starts_with(v, "guest=");
+    if (keyed) v.remove_prefix(6);
+    // QEMU's option syntax: ",," is a comma in the value, a single ',' starts the next key.
+    std::string name;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == ',') {
+        if (i + 1 < v.size() && v[i + 1] == ',') {
+          name += ',';
+          ++i;
+          continue;
+        }
+        break;
+      }
+      name += v[i];
+    }
+    if (!keyed && name.find('=') != std::string::npos) return std::nullopt;  // "-name process=x" alone
+    if (name.empty()) return std::nullopt;
+    return name;
+  }
+  return std::nullopt;
+}
+
+// The QEMU pid in a vhost worker's comm ("vhost-4242").
+[[nodiscard]] inline std::optional<std::uint32_t> parse_vhost_thread(std::string_view comm) {
+  if (!detail::starts_with(comm, "vhost-")) return std::nullopt;
+  std::size_t i = 6;
+  std::uint32_t pid = 0;
+  if (!detail::read_number(comm, i, pid) || i != comm.size() || pid == 0) return std::nullopt;
+  return pid;
+}
+
+// The PCI address in a vfio-pci interrupt's action name.
+[[nodiscard]] inline std::optional<std::string> parse_vfio_irq(std::string_view action) {
+  if (!detail::starts_with(action, "vfio-")) return std::nullopt;
+  const auto open = action.find('(');
+  if (open == std::string_view::npos || action.back() != ')') return std::nullopt;
+  const std::string_view kind = action.substr(5, open - 5);
+  const bool vector = (detail::starts_with(kind, "msix[") || detail::starts_with(kind, "msi[")) && kind.back() == ']';
+  if (!vector && kind != "intx") return std::nullopt;
+  const std::string_view addr = action.substr(open + 1, action.size() - open - 2);
+  if (addr.size() != 12 || addr[4] != ':' || addr[7] != ':' || addr[10] != '.') return std::nullopt;
+  return std::string{addr};
+}
+
+// Scans <root>/<pid>/{cmdline,comm,task/<tid>/comm} and <root>/interrupts for the work of the
+// given guests. A guest whose QEMU is not found (not started yet, or another host's) has none.
+[[nodiscard]] inline std::vector<found_task> discover_kvm_tasks(const std::filesystem::path& root,
+                                                                const std::vector<kvm_guest>& guests) {
+  namespace fs = std::filesystem;
+  std::map<std::string, domain_id, std::less<>> by_name;
+  std::map<std::string, const kvm_guest*, std::less<>> by_device;
+  for (const auto& g : guests) {
+    by_name.emplace(g.name, g.id);
+    for (const auto& d : g.pci_devices) by_device.emplace(d, &g);
+  }
+  std::map<std::uint32_t, domain_id> qemu;  // QEMU pid -> guest
+  std::map<std::uint32_t, std::uint32_t> vhost;  // vhost TID -> QEMU pid
+  std::map<std::uint32_t, std::string> vhost_comm;
+  std::error_code ec;
+  for (fs::directory_iterator it{root, ec}, end; !ec && it != end; it.increment(ec)) {
+    const std::string pid = it->path().filename().string();
+    std::size_t i = 0;
+    std::uint32_t number = 0;
+    if (!detail::read_number(pid, i, number) || i != pid.size() || number >= irq_task_bit) continue;
+    const std::string cmdline = detail::read_file(it->path() / "cmdline");
+    if (cmdline.empty()) {
+      const std::string comm = detail::trim(detail::read_file(it->path() / "comm"));
+      if (auto owner = parse_vhost_thread(comm)) {
+        vhost[number] = *owner;
+        vhost_comm[number] = comm;
+      }
+      continue;
+    }
+    if (auto name = parse_qemu_guest_name(cmdline)) {
+      auto g = by_name.find(*name);
+      if (g != by_name.end()) qemu.emplace(number, g->second);
+    }
+  }
+  for (const auto& [pid, guest] : qemu) {
+    for (fs::directory_iterator it{root / std::to_string(pid) / "task", ec}, end; !ec && it != end; it.increment(ec)) {
+      const std::string tid = it->path().filename().string();
+      std::size_t i = 0;
+      std::uint32_t number = 0;
+      if (!detail::read_number(tid, i, number) || i != tid.size() || number >= irq_task_bit) continue;
+      const std::string comm = detail::trim(detail::read_file(it->path() / "comm"));
+      if (auto owner = parse_vhost_thread(comm); owner && *owner == pid) {
+        vhost[number] = pid;
+        vhost_comm[number] = comm;
+      }
+    }
+    ec.clear();
+  }
+  std::vector<found_task> out;
+  for (const auto& [tid, pid] : vhost) {
+    auto q = qemu.find(pid);
+    if (q == qemu.end()) continue;  // a vhost worker of a process that is not a listed guest's
+    out.push_back({task_source::thread, tid, vhost_comm[tid], {task_kind::net_backend, q->second, vhost_comm[tid]}, false});
+  }
+  std::ifstream irqs(root / "interrupts");
+  std::string line;
+  while (std::getline(irqs, line)) {
+    auto parsed = parse_interrupts_line(line);
+    if (!parsed) continue;
+    for (const auto& tok : parsed->tokens) {
+      auto addr = parse_vfio_irq(tok);
+      if (!addr) continue;
+      auto g = by_device.find(*addr);
+      if (g == by_device.end()) continue;
+      out.push_back({task_source::irq, parsed->irq, tok, {task_kind::other, g->second->id, *addr}, false});
+      break;
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const found_task& a, const found_task& b) { return a.id() < b.id(); });
+  return out;
+}
+
+}  // namespace pvmkit::linux_pvm
