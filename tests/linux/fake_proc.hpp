@@ -39,6 +39,12 @@ class fake_proc {
     write(dir / "cmdline", cmdline);
     write(dir / "status", "Name:\t" + std::string{comm} + "\nCpus_allowed_list:\t0-3\n");
   }
+  // A thread of process pid (listed under <pid>/task/ only, as Linux lists a process's threads),
+  // with the <tid>/status that /proc answers for any TID.
+  void task(std::uint32_t pid, std::uint32_t tid, std::string_view comm, std::string_view allowed = "0-3") {
+    write(root_ / std::to_string(pid) / "task" / std::to_string(tid) / "comm", std::string{comm} + "\n");
+    write(root_ / std::to_string(tid) / "status", "Name:\t" + std::string{comm} + "\nCpus_allowed_list:\t" + std::string{allowed} + "\n");
+  }
   void interrupts(std::string_view text) { write(root_ / "interrupts", std::string{text}); }
   void irq(std::uint32_t n, std::string_view affinity) {
     write(root_ / "irq" / std::to_string(n) / "smp_affinity_list", std::string{affinity} + "\n");
