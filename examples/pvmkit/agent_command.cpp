@@ -32,7 +32,9 @@
 #include <csignal>
 #include <cstdint>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -87,7 +89,8 @@ class supported_steps_only {
     }
     if (dropped && log.enabled())
       log.add({"agent", "set_task_memory_node steps", {{"dropped", std::to_string(dropped)}}, {}, "dropped",
-               "this backend cannot choose the node a pVM task's buffers come from (a PV dom0 sees no NUMA)"});
+               "this backend cannot choose the node a pVM task's buffers come from (a PV dom0 sees no NUMA; "
+               "libvirt places a guest's memory per guest)"});
     return kept;
   }
 
@@ -144,6 +147,34 @@ std::string snapshot_line(std::size_t round, const pvmkit::host_view& v) {
   return w.take();
 }
 
+// A KVM host's agent keeps guests' vCPUs off the pVM's CPUs before each round (guests started
+// since the last round have libvirt's pinning): how many vCPUs it moved, or nullopt elsewhere.
+template <class B>
+pvmkit::result<std::optional<std::size_t>> keep_guests_off_pvm(B& backend) {
+  if constexpr (requires { backend.inner().enforce_reservation(); }) {
+    auto moved = backend.inner().enforce_reservation();
+    if (!moved) return pvmkit::unexpected{moved.error()};
+    return std::optional<std::size_t>{*moved};
+  } else {
+    return std::optional<std::size_t>{};
+  }
+}
+
+// One line per guest that was in the last round's snapshot and is gone from this one (destroyed,
+// shut down, or its QEMU killed): the agent saw it go.
+void report_gone(std::size_t round, const pvmkit::host_view& now, std::map<pvmkit::domain_id, std::string>& last) {
+  std::map<pvmkit::domain_id, std::string> seen;
+  for (const auto& g : now.guests) seen.emplace(g.id, g.name);
+  for (const auto& [id, name] : last)
+    if (!seen.count(id)) {
+      pvmkit::json_writer w;
+      w.begin_object().field("type", "guest_gone").field("round", std::uint64_t{round}).field("id", std::uint64_t{id.value()});
+      w.field("name", name).end_object();
+      std::cout << w.take() << '\n';
+    }
+  last = std::move(seen);
+}
+
 template <pvmkit::Backend B>
 int run_agent(B& backend, const options& o) {
   constexpr bool task_memory = [] {
@@ -163,6 +194,7 @@ int run_agent(B& backend, const options& o) {
   std::signal(SIGINT, on_stop);
   std::signal(SIGTERM, on_stop);
   int status = 0;
+  std::map<pvmkit::domain_id, std::string> guests;
   while (!stop_requested) {
     ++round;
     if (o.dry_run) {
@@ -171,15 +203,25 @@ int run_agent(B& backend, const options& o) {
         std::cerr << "pvmkit agent: snapshot failed: " << snap.error().message() << '\n';
         return 1;
       }
+      report_gone(round, *snap, guests);
       std::cout << snapshot_line(round, *snap) << '\n';
       const pvmkit::plan p = ctl.decide(*snap);
       std::cout << round_line(round, name, true, p, nullptr) << std::endl;
     } else {
+      auto kept_off = keep_guests_off_pvm(backend);
+      if (!kept_off) {
+        std::cerr << "pvmkit agent: round " << round << ": keeping guests' vCPUs off the pVM's CPUs failed: "
+                  << kept_off.error().message() << '\n';
+        status = 1;
+      } else if (*kept_off) {
+        std::cout << R"({"type":"reservation","round":)" << round << R"(,"guest_vcpus_moved":)" << **kept_off << "}\n";
+      }
       auto r = ctl.step();
       if (!r) {
         std::cerr << "pvmkit agent: snapshot failed: " << r.error().message() << '\n';
         return 1;
       }
+      report_gone(round, r->before, guests);
       std::cout << snapshot_line(round, r->before) << '\n';
       std::cout << round_line(round, name, false, r->planned, &r->applied) << std::endl;
       if (!r->applied.ok()) {

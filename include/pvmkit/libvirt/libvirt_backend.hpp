@@ -342,6 +342,23 @@ class libvirt_backend {
     return out;
   }
 
+  // Moves every running guest's vCPUs off the reserved CPUs where they can run elsewhere (a guest
+  // started since the reservation last changed has libvirt's pinning, often every CPU). The agent
+  // calls it before each round's snapshot; it returns how many vCPUs it re-pinned. All or nothing.
+  result<std::size_t> enforce_reservation() {
+    auto res = reservation();
+    if (!res) return unexpected{res.error()};
+    auto moved = repin_guests(res->cpus, std::nullopt);
+    if (!moved) return moved;
+    // Written on every round, so the reservation guests were kept off survives this process.
+    if (auto r = store(*res); !r) {
+      rollback_pins();
+      return unexpected{r.error()};
+    }
+    undo_.clear();
+    return moved;
+  }
+
   // The pVM's reservation as it stands (from the state file on first use).
   result<host_reservation> reservation() {
     if (res_) return *res_;
@@ -665,71 +682,94 @@ class libvirt_backend {
       if (next.cpus.size() == 1) return unexpected{errc::invalid_state};  // the host's own work needs a CPU
       next.cpus.erase(cpu);
     }
+    auto moved = repin_guests(next.cpus, on ? std::nullopt : std::optional<cpu_id>{cpu});
+    if (!moved) return unexpected{moved.error()};
+    if (auto r = store(std::move(next)); !r) {
+      rollback_pins();
+      return r;
+    }
+    undo_.clear();
+    return {};
+  }
+
+  // Re-pins running guests' vCPUs for the reservation `reserved`: off every reserved CPU where a
+  // vCPU can run elsewhere; and when `released` left the reservation, back onto it for the vCPUs
+  // that float over all the CPUs left free (on the host, or on that CPU's node). Undoes its own
+  // pins when one fails; the pins stay recorded in undo_ until the caller commits.
+  result<std::size_t> repin_guests(const cpuset& reserved, std::optional<cpu_id> released) {
+    undo_.clear();
+    auto topo = current_topology();
+    if (!topo) return unexpected{topo.error()};
     auto doms = running_domains();
     if (!doms) return unexpected{doms.error()};
-    struct undo_pin {
-      domain_ptr dom;
-      unsigned vcpu;
-      cpuset was;
-    };
-    std::vector<undo_pin> undo;
-    auto rollback = [&] {
-      for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
-        auto map = cpu_map(it->was);
-        (void)virDomainPinVcpuFlags(it->dom.get(), it->vcpu, map.data(), static_cast<int>(map.size()), VIR_DOMAIN_AFFECT_CURRENT);
-      }
-      virResetLastError();
-    };
-    const cpuset& all = (*topo)->cpus();
-    const cpuset free_all = all - next.cpus;
-    const cpuset free_node = (*topo)->node((*topo)->node_of(cpu)).cpus - next.cpus;
+    const cpuset free_all = (*topo)->cpus() - reserved;
+    cpuset others_all, others_node;
+    if (released) {
+      others_all = free_all - cpuset{*released};
+      others_node = (*topo)->node((*topo)->node_of(*released)).cpus - reserved - cpuset{*released};
+    }
+    std::size_t moved = 0;
     for (auto& dom : *doms) {
       const unsigned id = virDomainGetID(dom.get());
       if (id == 0 || id == static_cast<unsigned>(-1)) continue;
       auto vcpus = read_vcpus(dom.get(), **topo);
       if (!vcpus) {
         if (vcpus.error() == make_error_code(errc::unknown_domain)) continue;
-        rollback();
+        rollback_pins();
         return unexpected{vcpus.error()};
       }
       for (const auto& s : *vcpus) {
         cpuset want = s.hard_affinity;
-        if (on) {
-          // Off every reserved CPU, unless that leaves it nowhere (a vCPU pinned to reserved CPUs only).
-          if ((want - next.cpus).empty()) continue;
-          want = want - next.cpus;
+        if (!released) {
+          // A vCPU pinned to reserved CPUs only keeps them: it has nowhere else to go.
+          if ((want - reserved).empty()) continue;
+          want = want - reserved;
         } else {
-          // Back to vCPUs that float over all the CPUs left free, on the host or on the CPU's node.
-          const cpuset others_all = free_all - cpuset{cpu};
-          const cpuset others_node = free_node - cpuset{cpu};
           const bool floats = (!others_all.empty() && others_all.is_subset_of(want)) ||
                               (!others_node.empty() && others_node.is_subset_of(want));
           if (!floats) continue;
-          want.insert(cpu);
+          want.insert(*released);
         }
         if (want == s.hard_affinity) continue;
         auto map = cpu_map(want);
         if (virDomainPinVcpuFlags(dom.get(), s.id.value(), map.data(), static_cast<int>(map.size()), VIR_DOMAIN_AFFECT_CURRENT) < 0) {
-          const auto err = domain_error("virDomainPinVcpuFlags");
-          rollback();
+          if (virErrorPtr e = virGetLastError(); e && e->code == VIR_ERR_NO_DOMAIN) {
+            virResetLastError();  // stopped meanwhile: nothing of it to keep off the reservation
+            break;
+          }
+          const auto err = last_libvirt_error("virDomainPinVcpuFlags");
+          rollback_pins();
           return unexpected{err};
         }
         virDomainRef(dom.get());  // the undo list holds its own reference
-        undo.push_back({domain_ptr{dom.get()}, s.id.value(), s.hard_affinity});
+        undo_.push_back({domain_ptr{dom.get()}, s.id.value(), s.hard_affinity});
+        ++moved;
       }
     }
-    if (auto r = store(std::move(next)); !r) {
-      rollback();
-      return r;
-    }
-    return {};
+    return moved;
   }
+
+  void rollback_pins() {
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+      auto map = cpu_map(it->was);
+      (void)virDomainPinVcpuFlags(it->dom.get(), it->vcpu, map.data(), static_cast<int>(map.size()), VIR_DOMAIN_AFFECT_CURRENT);
+    }
+    virResetLastError();
+    undo_.clear();
+  }
+
+  struct undo_pin {
+    domain_ptr dom;
+    unsigned vcpu = 0;
+    cpuset was;
+  };
 
   libvirt_options opts_;
   std::unique_ptr<virConnect, conn_close> conn_;
   std::shared_ptr<const pvmkit::topology> topo_;
   std::vector<std::uint32_t> cell_ids_;  // libvirt's id of node i's cell
   std::optional<host_reservation> res_;
+  std::vector<undo_pin> undo_;  // guest vCPU pins of the reservation change in progress
 };
 
 template <>
