@@ -9,7 +9,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -181,6 +183,41 @@ TEST_CASE("a real vhost-named thread is pinned with sched_setaffinity to its gue
   }
   cv.notify_all();
   worker.join();
+}
+
+TEST_CASE("CPU load of the toolstack's emulator and I/O-thread tasks, from QEMU's threads") {
+  fake_proc p;
+  p.process(4'900'800, "qemu-system-x86", "qemu\0-name\0guest=g1\0"s);
+  p.task(4'900'800, 4'900'800, "qemu-system-x86", "0-3", 100);
+  p.task(4'900'800, 4'900'801, "call_rcu", "0-3", 10);
+  p.task(4'900'800, 4'900'802, "CPU 0/KVM", "0-3", 5000);
+  p.task(4'900'800, 4'900'803, "IO iothread1", "0-3", 40);
+  p.task(4'900'800, 4'900'804, "IO iothread12", "0-3", 7);
+  p.task(4'900'800, 4'900'805, "vhost-4900800", "0-3", 900);
+  linux_pvm_backend<kvm_mock> b{kvm_mock{make_uniform_topology(2, 2, 4_GiB), {4, 1_GiB}}, p.root()};
+  const auto g = b.inner().add_guest({"g1", 1, node_id{0}, 256_MiB, {}, false});
+  const task_id emu = b.inner().add_task({"g1 emulator", task_kind::device_model, g, "", 0.0});
+  const task_id io1 = b.inner().add_task({"g1 iothread 1", task_kind::block_backend, g, "", 0.0});
+  b.inner().guests = {{g, "g1", {}, emu, {{1U, io1}}}};
+  std::map<domain_id, std::uint32_t> qemu;
+  (void)linux_pvm::discover_kvm_tasks(p.root(), b.inner().guests, &qemu);
+  CHECK(qemu == std::map<domain_id, std::uint32_t>{{g, 4'900'800}});
+  // Main thread, call_rcu and the I/O thread the toolstack does not know (12) are emulator time.
+  const auto ticks = linux_pvm::kvm_thread_task_ticks(p.root(), b.inner().guests, qemu);
+  CHECK(ticks == std::vector<std::pair<task_id, std::uint64_t>>{{emu, 117}, {io1, 40}});
+
+  REQUIRE(b.snapshot().has_value());
+  p.task(4'900'800, 4'900'800, "qemu-system-x86", "0-3", 150);
+  p.task(4'900'800, 4'900'803, "IO iothread1", "0-3", 90);
+  p.task(4'900'800, 4'900'805, "vhost-4900800", "0-3", 1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto v = b.snapshot();
+  REQUIRE(v.has_value());
+  const double e = v->find_task(emu)->cpu_load, io = v->find_task(io1)->cpu_load, vh = v->find_task(task_id{4'900'805})->cpu_load;
+  CHECK(e > 0);
+  CHECK(io == doctest::Approx(e));  // both rose by 50 ticks
+  CHECK(vh == doctest::Approx(2 * e));
+  CHECK(v->find_domain(g)->io.pvm_cores == doctest::Approx(e + io + vh));
 }
 
 TEST_CASE("tasks the inner backend reports are placed by it, not by the Linux layer") {

@@ -337,7 +337,18 @@ class libvirt_backend {
       auto devices = libvirt_xml::parse_pci_hostdevs(xml);
       std::free(xml);
       if (!devices) return unexpected{devices.error()};
-      out.push_back({domain_id{id}, name, std::move(*devices)});
+      linux_pvm::kvm_guest g{domain_id{id}, name, std::move(*devices), task_id::invalid(), {}};
+      if (id <= libvirt_max_task_domain) {
+        g.emulator = libvirt_emulator_task(g.id);
+        auto ios = iothread_ids(dom.get());
+        if (ios) {
+          for (auto io : *ios)
+            if (io >= 1 && io <= 255) g.iothreads.emplace_back(io, libvirt_iothread_task(g.id, io));
+        } else if (ios.error() == make_error_code(errc::unknown_domain)) {
+          continue;
+        }  // a driver without I/O threads: the emulator only
+      }
+      out.push_back(std::move(g));
     }
     return out;
   }

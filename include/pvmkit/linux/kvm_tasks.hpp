@@ -17,6 +17,7 @@
 #include <pvmkit/core/ids.hpp>
 #include <pvmkit/core/result.hpp>
 #include <pvmkit/linux/pvm_tasks.hpp>
+#include <pvmkit/linux/task_affinity.hpp>
 
 #include <algorithm>
 #include <concepts>
@@ -28,15 +29,19 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace pvmkit::linux_pvm {
 
-// A running guest as the hypervisor's toolstack names it.
+// A running guest as the hypervisor's toolstack names it, and the tasks the toolstack places
+// itself (emulator, I/O threads), whose CPU time only QEMU's threads in /proc can tell.
 struct kvm_guest {
   domain_id id;
   std::string name;                      // the name QEMU was started with (-name guest=...)
   std::vector<std::string> pci_devices;  // passed-through devices, "0000:06:12.5"
+  task_id emulator = task_id::invalid();                     // QEMU's threads but vCPUs, I/O and vhost
+  std::vector<std::pair<std::uint32_t, task_id>> iothreads;  // I/O thread N runs as "IO iothread<N>"
 };
 
 // A backend that lists its running KVM guests: linux_pvm_backend then also finds their vhost
@@ -104,8 +109,10 @@ concept KvmGuestSource = requires(B& b) {
 
 // Scans <root>/<pid>/{cmdline,comm,task/<tid>/comm} and <root>/interrupts for the work of the
 // given guests. A guest whose QEMU is not found (not started yet, or another host's) has none.
+// Each found guest's QEMU pid goes to *qemu_out when given.
 [[nodiscard]] inline std::vector<found_task> discover_kvm_tasks(const std::filesystem::path& root,
-                                                                const std::vector<kvm_guest>& guests) {
+                                                                const std::vector<kvm_guest>& guests,
+                                                                std::map<domain_id, std::uint32_t>* qemu_out = nullptr) {
   namespace fs = std::filesystem;
   std::map<std::string, domain_id, std::less<>> by_name;
   std::map<std::string, const kvm_guest*, std::less<>> by_device;
@@ -171,6 +178,45 @@ concept KvmGuestSource = requires(B& b) {
     }
   }
   std::sort(out.begin(), out.end(), [](const found_task& a, const found_task& b) { return a.id() < b.id(); });
+  if (qemu_out) {
+    qemu_out->clear();
+    for (const auto& [pid, guest] : qemu) qemu_out->emplace(guest, pid);
+  }
+  return out;
+}
+
+// CPU ticks (utime + stime) of the tasks the toolstack places, summed over QEMU's threads: an I/O
+// thread is QEMU's "IO iothread<N>"; the emulator is every other thread but the vCPUs ("CPU
+// <n>/KVM", "CPU <n>/TCG") and vhost workers, which are pVM tasks of their own or guest time.
+[[nodiscard]] inline std::vector<std::pair<task_id, std::uint64_t>> kvm_thread_task_ticks(
+    const std::filesystem::path& root, const std::vector<kvm_guest>& guests, const std::map<domain_id, std::uint32_t>& qemu) {
+  namespace fs = std::filesystem;
+  std::vector<std::pair<task_id, std::uint64_t>> out;
+  for (const auto& g : guests) {
+    auto q = qemu.find(g.id);
+    if (q == qemu.end()) continue;
+    std::uint64_t emulator = 0;
+    std::vector<std::uint64_t> io(g.iothreads.size(), 0);
+    std::error_code ec;
+    for (fs::directory_iterator it{root / std::to_string(q->second) / "task", ec}, end; !ec && it != end; it.increment(ec)) {
+      const std::string tid = it->path().filename().string();
+      std::size_t i = 0;
+      std::uint32_t number = 0;
+      if (!detail::read_number(tid, i, number) || i != tid.size()) continue;
+      const std::string comm = detail::trim(detail::read_file(it->path() / "comm"));
+      if ((detail::starts_with(comm, "CPU ") && comm.find('/') != std::string::npos) || parse_vhost_thread(comm)) continue;
+      const std::uint64_t ticks = task_cpu_ticks(root, number);
+      bool mine = false;
+      for (std::size_t k = 0; k < g.iothreads.size() && !mine; ++k)
+        if (comm == "IO iothread" + std::to_string(g.iothreads[k].first)) {
+          io[k] += ticks;
+          mine = true;
+        }
+      if (!mine) emulator += ticks;
+    }
+    if (g.emulator.valid()) out.emplace_back(g.emulator, emulator);
+    for (std::size_t k = 0; k < g.iothreads.size(); ++k) out.emplace_back(g.iothreads[k].second, io[k]);
+  }
   return out;
 }
 

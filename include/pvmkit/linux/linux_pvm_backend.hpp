@@ -86,6 +86,14 @@ class linux_pvm_backend {
     const double seconds = last_sample_ ? std::chrono::duration<double>(now - *last_sample_).count() : 0.0;
     const double ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
     std::unordered_map<std::uint32_t, std::uint64_t> ticks;
+    // Cores used since the last snapshot, from a task's utime + stime; 0 on the first one.
+    auto load = [&](std::uint32_t key, std::uint64_t now_ticks) {
+      ticks[key] = now_ticks;
+      auto before = ticks_.find(key);
+      if (seconds > 0 && before != ticks_.end() && now_ticks >= before->second)
+        return static_cast<double>(now_ticks - before->second) / ticks_per_second / seconds;
+      return 0.0;
+    };
     auto found = discover();
     if (!found) return unexpected{found.error()};
     found_.clear();
@@ -98,16 +106,20 @@ class linux_pvm_backend {
       t.device = f.what.device;
       auto linux_cpus = read_affinity(f);
       t.affinity = linux_cpus ? linux_pvm::pcpus_of(view->pvm.vcpus, *linux_cpus) : cpuset{};
-      if (f.source != linux_pvm::task_source::irq) {
-        const std::uint64_t now_ticks = linux_pvm::task_cpu_ticks(root_, f.number);
-        ticks[f.number] = now_ticks;
-        auto before = ticks_.find(f.number);
-        if (seconds > 0 && before != ticks_.end() && now_ticks >= before->second)
-          t.cpu_load = static_cast<double>(now_ticks - before->second) / ticks_per_second / seconds;
-      }
+      if (f.source != linux_pvm::task_source::irq) t.cpu_load = load(f.number, linux_pvm::task_cpu_ticks(root_, f.number));
       if (domain_state* g = view->find_domain(t.guest); g && g->id != pvm_domain) g->io.pvm_cores += t.cpu_load;
       view->tasks.push_back(std::move(t));
       found_.emplace(f.id(), std::move(f));
+    }
+    if constexpr (linux_pvm::KvmGuestSource<Inner>) {
+      // The inner backend's emulator and I/O-thread tasks, measured on QEMU's threads. Their ids
+      // are the inner backend's, never a TID or an IRQ, so they share the tick table.
+      for (const auto& [id, now_ticks] : linux_pvm::kvm_thread_task_ticks(root_, kvm_guests_, qemu_)) {
+        pvm_task* t = view->find_task(id);
+        if (!t) continue;
+        t->cpu_load = load(id.value(), now_ticks);
+        if (domain_state* g = view->find_domain(t->guest); g && g->id != pvm_domain) g->io.pvm_cores += t->cpu_load;
+      }
     }
     ticks_ = std::move(ticks);
     last_sample_ = now;
@@ -173,7 +185,8 @@ class linux_pvm_backend {
     if constexpr (linux_pvm::KvmGuestSource<Inner>) {
       auto guests = inner_.kvm_guests();
       if (!guests) return unexpected{guests.error()};
-      auto kvm = linux_pvm::discover_kvm_tasks(root_, *guests);
+      kvm_guests_ = std::move(*guests);
+      auto kvm = linux_pvm::discover_kvm_tasks(root_, kvm_guests_, &qemu_);
       out.insert(out.end(), std::make_move_iterator(kvm.begin()), std::make_move_iterator(kvm.end()));
       std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id() < b.id(); });
     }
@@ -224,6 +237,8 @@ class linux_pvm_backend {
   std::filesystem::path root_;
   std::map<task_id, linux_pvm::found_task> found_;
   std::unordered_map<std::uint32_t, std::uint64_t> ticks_;
+  std::vector<linux_pvm::kvm_guest> kvm_guests_;  // a KVM host's guests, as of the last discovery
+  std::map<domain_id, std::uint32_t> qemu_;       // and their QEMU pids
   std::optional<std::chrono::steady_clock::time_point> last_sample_;
 };
 
