@@ -2,6 +2,7 @@
 // threads in both of the kernel's forms, vfio device IRQs, and their placement through
 // linux_pvm_backend (these machines have no vhost-net and no passed-through device).
 #include "fake_proc.hpp"
+#include "parked_thread.hpp"
 
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/linux/kvm_tasks.hpp>
@@ -10,9 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -147,20 +146,8 @@ TEST_CASE("a real vhost-named thread is pinned with sched_setaffinity to its gue
     MESSAGE("needs CPUs 0 and 1; this process may only use " << allowed.to_string());
     return;
   }
-  std::mutex m;
-  std::condition_variable cv;
-  bool release = false;
-  std::uint32_t tid = 0;
-  std::thread worker([&] {
-    std::unique_lock lock(m);
-    tid = static_cast<std::uint32_t>(::syscall(SYS_gettid));
-    cv.notify_all();
-    cv.wait(lock, [&] { return release; });
-  });
-  {
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return tid != 0; });
-  }
+  parked_thread parked;
+  const std::uint32_t tid = parked.tid();
   fake_proc p;
   p.process(4'900'700, "qemu-system-x86", "qemu\0-name\0guest=g7\0"s);
   p.thread(tid, "vhost-4900700");  // the tree names it a vhost worker of g7's QEMU; the kernel pins it
@@ -177,12 +164,6 @@ TEST_CASE("a real vhost-named thread is pinned with sched_setaffinity to its gue
   CHECK(linux_pvm::thread_affinity(tid).value() == cpuset{cpu_id{1}});
   REQUIRE(b.set_task_affinity(task_id{tid}, cpuset{cpu_id{0}}).has_value());
   CHECK(linux_pvm::thread_affinity(tid).value() == cpuset{cpu_id{0}});
-  {
-    std::lock_guard lock(m);
-    release = true;
-  }
-  cv.notify_all();
-  worker.join();
 }
 
 TEST_CASE("CPU load of the toolstack's emulator and I/O-thread tasks, from QEMU's threads") {

@@ -53,13 +53,7 @@ concept KvmGuestSource = requires(B& b) {
 
 // The guest name in a QEMU command line (NUL-separated, as in /proc/PID/cmdline).
 [[nodiscard]] inline std::optional<std::string> parse_qemu_guest_name(std::string_view cmdline) {
-  std::vector<std::string_view> args;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= cmdline.size(); ++i)
-    if (i == cmdline.size() || cmdline[i] == '\0') {
-      if (i > start) args.push_back(cmdline.substr(start, i - start));
-      start = i + 1;
-    }
+  const auto args = detail::split_cmdline(cmdline);
   for (std::size_t k = 0; k + 1 < args.size(); ++k) {
     if (args[k] != "-name") continue;
     std::string_view v = args[k + 1];
@@ -113,7 +107,6 @@ concept KvmGuestSource = requires(B& b) {
 [[nodiscard]] inline std::vector<found_task> discover_kvm_tasks(const std::filesystem::path& root,
                                                                 const std::vector<kvm_guest>& guests,
                                                                 std::map<domain_id, std::uint32_t>* qemu_out = nullptr) {
-  namespace fs = std::filesystem;
   std::map<std::string, domain_id, std::less<>> by_name;
   std::map<std::string, const kvm_guest*, std::less<>> by_device;
   for (const auto& g : guests) {
@@ -123,39 +116,30 @@ concept KvmGuestSource = requires(B& b) {
   std::map<std::uint32_t, domain_id> qemu;  // QEMU pid -> guest
   std::map<std::uint32_t, std::uint32_t> vhost;  // vhost TID -> QEMU pid
   std::map<std::uint32_t, std::string> vhost_comm;
-  std::error_code ec;
-  for (fs::directory_iterator it{root, ec}, end; !ec && it != end; it.increment(ec)) {
-    const std::string pid = it->path().filename().string();
-    std::size_t i = 0;
-    std::uint32_t number = 0;
-    if (!detail::read_number(pid, i, number) || i != pid.size() || number >= irq_task_bit) continue;
-    const std::string cmdline = detail::read_file(it->path() / "cmdline");
+  detail::for_each_numbered(root, [&](std::uint32_t number, const std::filesystem::path& entry) {
+    const std::string cmdline = detail::read_file(entry / "cmdline");
     if (cmdline.empty()) {
-      const std::string comm = detail::trim(detail::read_file(it->path() / "comm"));
+      const std::string comm = detail::trim(detail::read_file(entry / "comm"));
       if (auto owner = parse_vhost_thread(comm)) {
         vhost[number] = *owner;
         vhost_comm[number] = comm;
       }
-      continue;
+      return;
     }
     if (auto name = parse_qemu_guest_name(cmdline)) {
       auto g = by_name.find(*name);
       if (g != by_name.end()) qemu.emplace(number, g->second);
     }
-  }
+  });
   for (const auto& [pid, guest] : qemu) {
-    for (fs::directory_iterator it{root / std::to_string(pid) / "task", ec}, end; !ec && it != end; it.increment(ec)) {
-      const std::string tid = it->path().filename().string();
-      std::size_t i = 0;
-      std::uint32_t number = 0;
-      if (!detail::read_number(tid, i, number) || i != tid.size() || number >= irq_task_bit) continue;
-      const std::string comm = detail::trim(detail::read_file(it->path() / "comm"));
-      if (auto owner = parse_vhost_thread(comm); owner && *owner == pid) {
-        vhost[number] = pid;
+    const std::uint32_t owner_pid = pid;
+    detail::for_each_numbered(root / std::to_string(pid) / "task", [&](std::uint32_t number, const std::filesystem::path& entry) {
+      const std::string comm = detail::trim(detail::read_file(entry / "comm"));
+      if (auto owner = parse_vhost_thread(comm); owner && *owner == owner_pid) {
+        vhost[number] = owner_pid;
         vhost_comm[number] = comm;
       }
-    }
-    ec.clear();
+    });
   }
   std::vector<found_task> out;
   for (const auto& [tid, pid] : vhost) {
@@ -163,20 +147,13 @@ concept KvmGuestSource = requires(B& b) {
     if (q == qemu.end()) continue;  // a vhost worker of a process that is not a listed guest's
     out.push_back({task_source::thread, tid, vhost_comm[tid], {task_kind::net_backend, q->second, vhost_comm[tid]}, false});
   }
-  std::ifstream irqs(root / "interrupts");
-  std::string line;
-  while (std::getline(irqs, line)) {
-    auto parsed = parse_interrupts_line(line);
-    if (!parsed) continue;
-    for (const auto& tok : parsed->tokens) {
-      auto addr = parse_vfio_irq(tok);
-      if (!addr) continue;
-      auto g = by_device.find(*addr);
-      if (g == by_device.end()) continue;
-      out.push_back({task_source::irq, parsed->irq, tok, {task_kind::other, g->second->id, *addr}, false});
-      break;
-    }
-  }
+  for_each_irq_action(root, [&](std::uint32_t irq, const std::string& action) {
+    auto addr = parse_vfio_irq(action);
+    auto g = addr ? by_device.find(*addr) : by_device.end();
+    if (g == by_device.end()) return false;
+    out.push_back({task_source::irq, irq, action, {task_kind::other, g->second->id, *addr}, false});
+    return true;
+  });
   std::sort(out.begin(), out.end(), [](const found_task& a, const found_task& b) { return a.id() < b.id(); });
   if (qemu_out) {
     qemu_out->clear();
@@ -190,30 +167,23 @@ concept KvmGuestSource = requires(B& b) {
 // <n>/KVM", "CPU <n>/TCG") and vhost workers, which are pVM tasks of their own or guest time.
 [[nodiscard]] inline std::vector<std::pair<task_id, std::uint64_t>> kvm_thread_task_ticks(
     const std::filesystem::path& root, const std::vector<kvm_guest>& guests, const std::map<domain_id, std::uint32_t>& qemu) {
-  namespace fs = std::filesystem;
   std::vector<std::pair<task_id, std::uint64_t>> out;
   for (const auto& g : guests) {
     auto q = qemu.find(g.id);
     if (q == qemu.end()) continue;
     std::uint64_t emulator = 0;
     std::vector<std::uint64_t> io(g.iothreads.size(), 0);
-    std::error_code ec;
-    for (fs::directory_iterator it{root / std::to_string(q->second) / "task", ec}, end; !ec && it != end; it.increment(ec)) {
-      const std::string tid = it->path().filename().string();
-      std::size_t i = 0;
-      std::uint32_t number = 0;
-      if (!detail::read_number(tid, i, number) || i != tid.size()) continue;
-      const std::string comm = detail::trim(detail::read_file(it->path() / "comm"));
-      if ((detail::starts_with(comm, "CPU ") && comm.find('/') != std::string::npos) || parse_vhost_thread(comm)) continue;
+    detail::for_each_numbered(root / std::to_string(q->second) / "task", [&](std::uint32_t number, const std::filesystem::path& entry) {
+      const std::string comm = detail::trim(detail::read_file(entry / "comm"));
+      if ((detail::starts_with(comm, "CPU ") && comm.find('/') != std::string::npos) || parse_vhost_thread(comm)) return;
       const std::uint64_t ticks = task_cpu_ticks(root, number);
-      bool mine = false;
-      for (std::size_t k = 0; k < g.iothreads.size() && !mine; ++k)
+      for (std::size_t k = 0; k < g.iothreads.size(); ++k)
         if (comm == "IO iothread" + std::to_string(g.iothreads[k].first)) {
           io[k] += ticks;
-          mine = true;
+          return;
         }
-      if (!mine) emulator += ticks;
-    }
+      emulator += ticks;
+    });
     if (g.emulator.valid()) out.emplace_back(g.emulator, emulator);
     for (std::size_t k = 0; k < g.iothreads.size(); ++k) out.emplace_back(g.iothreads[k].second, io[k]);
   }

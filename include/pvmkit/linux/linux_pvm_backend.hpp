@@ -209,18 +209,14 @@ class linux_pvm_backend {
 
   // A device model is a process: every one of its threads moves.
   result<void> set_process_affinity(std::uint32_t pid, const cpuset& linux_cpus) {
-    std::error_code ec;
     bool any = false;
-    for (std::filesystem::directory_iterator it{root_ / std::to_string(pid) / "task", ec}, end; !ec && it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      std::uint32_t tid = 0;
-      std::size_t i = 0;
-      if (!linux_pvm::detail::read_number(name, i, tid) || i != name.size()) continue;
-      if (auto r = linux_pvm::set_thread_affinity(tid, linux_cpus); !r) return r;
+    result<void> r;
+    linux_pvm::detail::for_each_numbered(root_ / std::to_string(pid) / "task", [&](std::uint32_t tid, const std::filesystem::path&) {
+      if (r) r = linux_pvm::set_thread_affinity(tid, linux_cpus);
       any = true;
-    }
+    });
     if (!any) return linux_pvm::set_thread_affinity(pid, linux_cpus);
-    return {};
+    return r;
   }
 
   result<std::vector<vcpu_state>> pvm_vcpus() {
