@@ -407,7 +407,9 @@ TEST_CASE("Closer and closer_dynamic rounds on the test host, read back through 
   }
   CHECK(g.emulator_pin() == reserved1);
   // Give the host back what the rounds took, for the tests after this one.
-  for (const auto& vc : b.snapshot()->pvm.vcpus)
+  auto last = b.snapshot();
+  REQUIRE(last.has_value());
+  for (const auto& vc : last->pvm.vcpus)
     if (vc.online && vc.id != vcpu_id{0}) (void)b.set_vcpu_online(pvm_domain, vc.id, false);
   CHECK_FALSE(first.empty());
 }
