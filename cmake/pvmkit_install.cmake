@@ -13,6 +13,11 @@ if(PVMKIT_HAVE_XEN)
   install(EXPORT pvmkit-xen-targets NAMESPACE pvmkit:: DESTINATION "${_cfgdir}")
 endif()
 
+if(PVMKIT_HAVE_LIBVIRT)
+  install(TARGETS pvmkit_libvirt EXPORT pvmkit-libvirt-targets)
+  install(EXPORT pvmkit-libvirt-targets NAMESPACE pvmkit:: DESTINATION "${_cfgdir}")
+endif()
+
 configure_package_config_file(cmake/pvmkitConfig.cmake.in "${PROJECT_BINARY_DIR}/pvmkitConfig.cmake"
   INSTALL_DESTINATION "${_cfgdir}")
 # Header-only, so the package fits any architecture.

@@ -4,7 +4,8 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ clang-14 libclang-rt-14-dev ccache pkg-config git
-  libhwloc-dev hwloc librange-v3-dev doctest-dev libcli11-dev libbenchmark-dev libxen-dev
+  libhwloc-dev hwloc librange-v3-dev doctest-dev libcli11-dev libbenchmark-dev libxen-dev libvirt-dev
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,8 @@
 // record and the round's outcome as JSON lines on stdout (diagnostics go to stderr).
 //
 //   --backend xen   libxl + dom0's /proc (only when built with the Xen component); run in dom0
+//   --backend libvirt [--uri URI]   a KVM host: libvirt + the host's /proc (only when built with
+//                   the libvirt component); the pVM is the host's CPU reservation (docs/kvm.md)
 //   --backend mock  a built-in 2-node mock host with two guests and their backend tasks
 //
 // Exit codes: 0 every round applied; 1 a snapshot or an apply failed, or no hypervisor; 2 bad usage.
@@ -20,6 +22,9 @@
 #ifdef PVMKIT_HAVE_XEN
 #include <pvmkit/xen/xen_pvm_backend.hpp>
 #endif
+#ifdef PVMKIT_HAVE_LIBVIRT
+#include <pvmkit/libvirt/kvm_host_backend.hpp>
+#endif
 
 #include <CLI/CLI.hpp>
 
@@ -27,7 +32,9 @@
 #include <csignal>
 #include <cstdint>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -44,7 +51,19 @@ struct options {
   double interval = 5.0;
   std::size_t rounds = 0;
   std::string proc_root = "/proc";
+  std::string uri;         // libvirt only; empty = libvirt's default
+  std::string state_file;  // libvirt only; empty = the default for the URI
 };
+
+// Where the KVM host's pVM reservation is kept between runs: one file per URI under /run (gone at
+// reboot, when guests' pinning is gone too). test:/// hosts live in the process: nothing to keep.
+std::string default_state_file(const std::string& uri) {
+  if (uri.rfind("test:", 0) == 0) return {};
+  std::string name = uri.empty() ? std::string{"default"} : uri;
+  for (char& c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) c = '_';
+  return "/run/pvmkit/libvirt-" + name + ".state";
+}
 
 volatile std::sig_atomic_t stop_requested = 0;
 extern "C" void on_stop(int) { stop_requested = 1; }
@@ -70,7 +89,8 @@ class supported_steps_only {
     }
     if (dropped && log.enabled())
       log.add({"agent", "set_task_memory_node steps", {{"dropped", std::to_string(dropped)}}, {}, "dropped",
-               "this backend cannot choose the node a pVM task's buffers come from (a PV dom0 sees no NUMA)"});
+               "this backend cannot choose the node a pVM task's buffers come from (a PV dom0 sees no NUMA; "
+               "libvirt places a guest's memory per guest)"});
     return kept;
   }
 
@@ -127,6 +147,34 @@ std::string snapshot_line(std::size_t round, const pvmkit::host_view& v) {
   return w.take();
 }
 
+// A KVM host's agent keeps guests' vCPUs off the pVM's CPUs before each round (guests started
+// since the last round have libvirt's pinning): how many vCPUs it moved, or nullopt elsewhere.
+template <class B>
+pvmkit::result<std::optional<std::size_t>> keep_guests_off_pvm(B& backend) {
+  if constexpr (requires { backend.inner().enforce_reservation(); }) {
+    auto moved = backend.inner().enforce_reservation();
+    if (!moved) return pvmkit::unexpected{moved.error()};
+    return std::optional<std::size_t>{*moved};
+  } else {
+    return std::optional<std::size_t>{};
+  }
+}
+
+// One line per guest that was in the last round's snapshot and is gone from this one (destroyed,
+// shut down, or its QEMU killed): the agent saw it go.
+void report_gone(std::size_t round, const pvmkit::host_view& now, std::map<pvmkit::domain_id, std::string>& last) {
+  std::map<pvmkit::domain_id, std::string> seen;
+  for (const auto& g : now.guests) seen.emplace(g.id, g.name);
+  for (const auto& [id, name] : last)
+    if (!seen.count(id)) {
+      pvmkit::json_writer w;
+      w.begin_object().field("type", "guest_gone").field("round", std::uint64_t{round}).field("id", std::uint64_t{id.value()});
+      w.field("name", name).end_object();
+      std::cout << w.take() << '\n';
+    }
+  last = std::move(seen);
+}
+
 template <pvmkit::Backend B>
 int run_agent(B& backend, const options& o) {
   constexpr bool task_memory = [] {
@@ -146,6 +194,7 @@ int run_agent(B& backend, const options& o) {
   std::signal(SIGINT, on_stop);
   std::signal(SIGTERM, on_stop);
   int status = 0;
+  std::map<pvmkit::domain_id, std::string> guests;
   while (!stop_requested) {
     ++round;
     if (o.dry_run) {
@@ -154,15 +203,25 @@ int run_agent(B& backend, const options& o) {
         std::cerr << "pvmkit agent: snapshot failed: " << snap.error().message() << '\n';
         return 1;
       }
+      report_gone(round, *snap, guests);
       std::cout << snapshot_line(round, *snap) << '\n';
       const pvmkit::plan p = ctl.decide(*snap);
       std::cout << round_line(round, name, true, p, nullptr) << std::endl;
     } else {
+      auto kept_off = keep_guests_off_pvm(backend);
+      if (!kept_off) {
+        std::cerr << "pvmkit agent: round " << round << ": keeping guests' vCPUs off the pVM's CPUs failed: "
+                  << kept_off.error().message() << '\n';
+        status = 1;
+      } else if (*kept_off) {
+        std::cout << R"({"type":"reservation","round":)" << round << R"(,"guest_vcpus_moved":)" << **kept_off << "}\n";
+      }
       auto r = ctl.step();
       if (!r) {
         std::cerr << "pvmkit agent: snapshot failed: " << r.error().message() << '\n';
         return 1;
       }
+      report_gone(round, r->before, guests);
       std::cout << snapshot_line(round, r->before) << '\n';
       std::cout << round_line(round, name, false, r->planned, &r->applied) << std::endl;
       if (!r->applied.ok()) {
@@ -200,8 +259,9 @@ pvmkit::mock_host make_mock_host() {
 pvmkit::cli::register_command reg{"agent", [](CLI::App& app) {
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("agent", "Run the pVM control loop: snapshot, decide, apply, log (JSON lines)");
-  cmd->add_option("--backend", o->backend, "xen (libxl + this dom0's /proc) or mock (built-in 2-node host)")
-      ->check(CLI::IsMember({"xen", "mock"}))
+  cmd->add_option("--backend", o->backend,
+                  "xen (libxl + this dom0's /proc), libvirt (a KVM host: libvirt + its /proc) or mock (built-in 2-node host)")
+      ->check(CLI::IsMember({"xen", "libvirt", "mock"}))
       ->capture_default_str();
   cmd->add_option("--placement", o->placement, "placement policy spec, e.g. closer or closer:hysteresis=0.2")->capture_default_str();
   cmd->add_option("--sizing", o->sizing, "sizing policy spec, e.g. closer_dynamic or static_fixed:vcpus=2")->capture_default_str();
@@ -209,14 +269,37 @@ pvmkit::cli::register_command reg{"agent", [](CLI::App& app) {
   cmd->add_flag("--once", o->once, "run one round and exit");
   cmd->add_option("--interval", o->interval, "seconds between rounds")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--rounds", o->rounds, "stop after this many rounds (0 = until SIGINT/SIGTERM)")->capture_default_str();
-  cmd->add_option("--proc-root", o->proc_root, "where dom0's /proc is (tests point it at a fake tree)")->capture_default_str();
-  return pvmkit::cli::command{cmd, [o]() -> int {
+  cmd->add_option("--proc-root", o->proc_root, "where dom0's (or the KVM host's) /proc is (tests point it at a fake tree)")->capture_default_str();
+  auto* uri = cmd->add_option("--uri", o->uri, "libvirt connection URI, e.g. qemu:///system or test:///default (--backend libvirt)");
+  auto* state = cmd->add_option("--state-file", o->state_file,
+                                "where the KVM host's pVM CPU reservation is kept between runs (--backend libvirt; "
+                                "default /run/pvmkit/libvirt-<URI>.state, none for test:///)");
+  return pvmkit::cli::command{cmd, [o, uri, state]() -> int {
     // Policies are built first so a bad spec is a usage error (exit 2) before anything is opened.
     (void)pvmkit::runtime::make_sizing(o->sizing);
     (void)pvmkit::runtime::make_placement(o->placement);
+    if ((uri->count() > 0 || state->count() > 0) && o->backend != "libvirt")
+      throw pvmkit::config_error("--uri and --state-file apply to --backend libvirt only");
     if (o->backend == "mock") {
       auto host = make_mock_host();
       return run_agent(host, *o);
+    }
+    if (o->backend == "libvirt") {
+#ifdef PVMKIT_HAVE_LIBVIRT
+      try {
+        pvmkit::libvirt_options lo;
+        lo.uri = o->uri;
+        lo.state_file = state->count() > 0 ? o->state_file : default_state_file(o->uri);
+        auto backend = pvmkit::make_kvm_host_backend(std::move(lo), o->proc_root);
+        return run_agent(backend, *o);
+      } catch (const pvmkit::libvirt_unavailable& e) {
+        std::cerr << "pvmkit agent: " << e.what() << '\n';
+        return 1;
+      }
+#else
+      std::cerr << "pvmkit agent: this pvmkit was built without the libvirt component (libvirt-dev not found)\n";
+      return 1;
+#endif
     }
 #ifdef PVMKIT_HAVE_XEN
     try {

@@ -30,14 +30,20 @@ class fake_proc {
     write(dir / "comm", std::string{comm} + "\n");
     write(dir / "cmdline", "");
     write(dir / "status", "Name:\t" + std::string{comm} + "\nCpus_allowed_list:\t" + std::string{allowed} + "\n");
-    write(dir / "stat", std::to_string(tid) + " (" + std::string{comm} + ") S 2 0 0 0 -1 69238880 0 0 0 0 " +
-                            std::to_string(ticks) + " 0 0 0 20 0 1 0 100 0 0\n");
+    write(dir / "stat", stat_line(tid, comm, ticks));
   }
   void process(std::uint32_t pid, std::string_view comm, const std::string& cmdline) {
     const auto dir = root_ / std::to_string(pid);
     write(dir / "comm", std::string{comm} + "\n");
     write(dir / "cmdline", cmdline);
     write(dir / "status", "Name:\t" + std::string{comm} + "\nCpus_allowed_list:\t0-3\n");
+  }
+  // A thread of process pid (listed under <pid>/task/ only, as Linux lists a process's threads),
+  // with the <tid>/status and <tid>/stat that /proc answers for any TID.
+  void task(std::uint32_t pid, std::uint32_t tid, std::string_view comm, std::string_view allowed = "0-3", std::uint64_t ticks = 0) {
+    write(root_ / std::to_string(pid) / "task" / std::to_string(tid) / "comm", std::string{comm} + "\n");
+    write(root_ / std::to_string(tid) / "status", "Name:\t" + std::string{comm} + "\nCpus_allowed_list:\t" + std::string{allowed} + "\n");
+    write(root_ / std::to_string(tid) / "stat", stat_line(tid, comm, ticks));
   }
   void interrupts(std::string_view text) { write(root_ / "interrupts", std::string{text}); }
   void irq(std::uint32_t n, std::string_view affinity) {
@@ -51,6 +57,11 @@ class fake_proc {
   }
 
  private:
+  // utime = ticks (field 14), stime = 0.
+  static std::string stat_line(std::uint32_t tid, std::string_view comm, std::uint64_t ticks) {
+    return std::to_string(tid) + " (" + std::string{comm} + ") S 2 0 0 0 -1 69238880 0 0 0 0 " + std::to_string(ticks) +
+           " 0 0 0 20 0 1 0 100 0 0\n";
+  }
   static void write(const std::filesystem::path& p, const std::string& text) {
     std::filesystem::create_directories(p.parent_path());
     std::ofstream(p, std::ios::binary) << text;

@@ -2,6 +2,7 @@
 // to pVM-vCPU translation, pinning and read-back, transactional plans, and the conformance suite.
 #include "backend_conformance.hpp"
 #include "fake_proc.hpp"
+#include "parked_thread.hpp"
 
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/controller.hpp>
@@ -128,20 +129,8 @@ TEST_CASE("a real thread is pinned with sched_setaffinity through the translatio
     MESSAGE("needs CPUs 0 and 1; this process may only use " << allowed.to_string());
     return;
   }
-  std::mutex m;
-  std::condition_variable cv;
-  bool release = false;
-  std::uint32_t tid = 0;
-  std::thread worker([&] {
-    std::unique_lock lock(m);
-    tid = static_cast<std::uint32_t>(::syscall(SYS_gettid));
-    cv.notify_all();
-    cv.wait(lock, [&] { return release; });
-  });
-  {
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return tid != 0; });
-  }
+  parked_thread parked;
+  const std::uint32_t tid = parked.tid();
   fake_proc proc;
   proc.thread(tid, "vif2.0-q0-guest");  // the fake tree names it; the kernel pins it
   // A pVM of two online vCPUs: vCPU 0 on node 0 (pCPUs 0-1), vCPU 1 on node 1 (pCPUs 2-3).
@@ -163,12 +152,6 @@ TEST_CASE("a real thread is pinned with sched_setaffinity through the translatio
 
   REQUIRE(b.set_task_affinity(task_id{tid}, cpuset::range(0, 2)).has_value());
   CHECK(linux_pvm::thread_affinity(tid).value() == cpuset{cpu_id{0}});
-  {
-    std::lock_guard lock(m);
-    release = true;
-  }
-  cv.notify_all();
-  worker.join();
 }
 
 TEST_CASE("task memory: a PV dom0 cannot choose the node, and says so") {

@@ -7,6 +7,11 @@
 // pCPU set is translated to the online pVM vCPUs whose hard affinity lies inside it, and read back
 // as the union of those vCPUs' hard affinities. A pCPU set no online pVM vCPU is pinned inside
 // cannot be honoured (errc::invalid_state): pin the pVM's vCPUs first, as closer does.
+//
+// On a KVM host (an inner backend that models KvmGuestSource, e.g. the libvirt one) the pVM's vCPU
+// v is host CPU v, so the translation is the identity on the CPUs reserved for pVM work; the layer
+// then also finds each guest's vhost threads and passed-through devices' IRQs. Tasks the inner
+// backend reports itself (libvirt's emulator and I/O threads) are placed by the inner backend.
 #pragma once
 
 #include <pvmkit/backend/concepts.hpp>
@@ -16,10 +21,13 @@
 #include <pvmkit/core/id_set.hpp>
 #include <pvmkit/core/ids.hpp>
 #include <pvmkit/core/result.hpp>
+#include <pvmkit/linux/kvm_tasks.hpp>
 #include <pvmkit/linux/pvm_tasks.hpp>
 #include <pvmkit/linux/task_affinity.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -77,9 +85,19 @@ class linux_pvm_backend {
     const auto now = std::chrono::steady_clock::now();
     const double seconds = last_sample_ ? std::chrono::duration<double>(now - *last_sample_).count() : 0.0;
     const double ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
-    std::unordered_map<std::uint32_t, std::uint64_t> ticks;
+    std::unordered_map<std::uint64_t, std::uint64_t> ticks;
+    // Cores used since the last snapshot, from a task's utime + stime; 0 on the first one.
+    auto load = [&](std::uint64_t key, std::uint64_t now_ticks) {
+      ticks[key] = now_ticks;
+      auto before = ticks_.find(key);
+      if (seconds > 0 && before != ticks_.end() && now_ticks >= before->second)
+        return static_cast<double>(now_ticks - before->second) / ticks_per_second / seconds;
+      return 0.0;
+    };
+    auto found = discover();
+    if (!found) return unexpected{found.error()};
     found_.clear();
-    for (auto& f : linux_pvm::discover_pvm_tasks(root_)) {
+    for (auto& f : *found) {
       pvm_task t;
       t.id = f.id();
       t.name = f.name;
@@ -88,16 +106,20 @@ class linux_pvm_backend {
       t.device = f.what.device;
       auto linux_cpus = read_affinity(f);
       t.affinity = linux_cpus ? linux_pvm::pcpus_of(view->pvm.vcpus, *linux_cpus) : cpuset{};
-      if (f.source != linux_pvm::task_source::irq) {
-        const std::uint64_t now_ticks = linux_pvm::task_cpu_ticks(root_, f.number);
-        ticks[f.number] = now_ticks;
-        auto before = ticks_.find(f.number);
-        if (seconds > 0 && before != ticks_.end() && now_ticks >= before->second)
-          t.cpu_load = static_cast<double>(now_ticks - before->second) / ticks_per_second / seconds;
-      }
+      if (f.source != linux_pvm::task_source::irq) t.cpu_load = load(f.number, linux_pvm::task_cpu_ticks(root_, f.number));
       if (domain_state* g = view->find_domain(t.guest); g && g->id != pvm_domain) g->io.pvm_cores += t.cpu_load;
       view->tasks.push_back(std::move(t));
       found_.emplace(f.id(), std::move(f));
+    }
+    if constexpr (linux_pvm::KvmGuestSource<Inner>) {
+      // The inner backend's emulator and I/O-thread tasks, measured on QEMU's threads. Their ids
+      // are the inner backend's, never a TID or an IRQ, so they share the tick table.
+      for (const auto& [id, now_ticks] : linux_pvm::kvm_thread_task_ticks(root_, kvm_guests_, qemu_)) {
+        pvm_task* t = view->find_task(id);
+        if (!t) continue;
+        t->cpu_load = load(id.value(), now_ticks);
+        if (domain_state* g = view->find_domain(t->guest); g && g->id != pvm_domain) g->io.pvm_cores += t->cpu_load;
+      }
     }
     ticks_ = std::move(ticks);
     last_sample_ = now;
@@ -118,7 +140,10 @@ class linux_pvm_backend {
 
   result<void> set_task_affinity(task_id t, const cpuset& pcpus) {
     const auto* f = find(t);
-    if (!f) return unexpected{errc::unknown_task};
+    if (!f) {
+      if constexpr (TaskPlacement<Inner>) return inner_.set_task_affinity(t, pcpus);
+      else return unexpected{errc::unknown_task};
+    }
     if (pcpus.empty()) return unexpected{errc::invalid_argument};
     auto topo = inner_.topology();
     if (!topo) return unexpected{topo.error()};
@@ -138,7 +163,10 @@ class linux_pvm_backend {
   // A PV dom0's Linux sees no NUMA: it cannot choose the node its buffers come from. Clearing the
   // request (invalid node) is accepted; asking for a node is not supported.
   result<void> set_task_memory_node(task_id t, node_id n) {
-    if (!find(t)) return unexpected{errc::unknown_task};
+    if (!find(t)) {
+      if constexpr (TaskPlacement<Inner>) return inner_.set_task_memory_node(t, n);
+      else return unexpected{errc::unknown_task};
+    }
     if (!n.valid()) return {};
     return unexpected{errc::not_supported};
   }
@@ -151,9 +179,24 @@ class linux_pvm_backend {
   }
 
  private:
+  // Xen's backend threads and IRQs, and on a KVM host the guests' vhost threads and device IRQs.
+  result<std::vector<linux_pvm::found_task>> discover() {
+    auto out = linux_pvm::discover_pvm_tasks(root_);
+    if constexpr (linux_pvm::KvmGuestSource<Inner>) {
+      auto guests = inner_.kvm_guests();
+      if (!guests) return unexpected{guests.error()};
+      kvm_guests_ = std::move(*guests);
+      auto kvm = linux_pvm::discover_kvm_tasks(root_, kvm_guests_, &qemu_);
+      out.insert(out.end(), std::make_move_iterator(kvm.begin()), std::make_move_iterator(kvm.end()));
+      std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id() < b.id(); });
+    }
+    return out;
+  }
+
   const linux_pvm::found_task* find(task_id t) {
     if (found_.empty()) {
-      for (auto& f : linux_pvm::discover_pvm_tasks(root_)) found_.emplace(f.id(), std::move(f));
+      if (auto found = discover())
+        for (auto& f : *found) found_.emplace(f.id(), std::move(f));
     }
     auto it = found_.find(t);
     return it == found_.end() ? nullptr : &it->second;
@@ -166,18 +209,14 @@ class linux_pvm_backend {
 
   // A device model is a process: every one of its threads moves.
   result<void> set_process_affinity(std::uint32_t pid, const cpuset& linux_cpus) {
-    std::error_code ec;
     bool any = false;
-    for (std::filesystem::directory_iterator it{root_ / std::to_string(pid) / "task", ec}, end; !ec && it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      std::uint32_t tid = 0;
-      std::size_t i = 0;
-      if (!linux_pvm::detail::read_number(name, i, tid) || i != name.size()) continue;
-      if (auto r = linux_pvm::set_thread_affinity(tid, linux_cpus); !r) return r;
+    result<void> r;
+    linux_pvm::detail::for_each_numbered(root_ / std::to_string(pid) / "task", [&](std::uint32_t tid, const std::filesystem::path&) {
+      if (r) r = linux_pvm::set_thread_affinity(tid, linux_cpus);
       any = true;
-    }
+    });
     if (!any) return linux_pvm::set_thread_affinity(pid, linux_cpus);
-    return {};
+    return r;
   }
 
   result<std::vector<vcpu_state>> pvm_vcpus() {
@@ -193,7 +232,9 @@ class linux_pvm_backend {
   Inner inner_;
   std::filesystem::path root_;
   std::map<task_id, linux_pvm::found_task> found_;
-  std::unordered_map<std::uint32_t, std::uint64_t> ticks_;
+  std::unordered_map<std::uint64_t, std::uint64_t> ticks_;
+  std::vector<linux_pvm::kvm_guest> kvm_guests_;  // a KVM host's guests, as of the last discovery
+  std::map<domain_id, std::uint32_t> qemu_;       // and their QEMU pids
   std::optional<std::chrono::steady_clock::time_point> last_sample_;
 };
 

@@ -74,6 +74,35 @@ inline bool read_number(std::string_view s, std::size_t& i, std::uint32_t& out) 
 
 inline bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
+// The arguments of a NUL-separated command line (/proc/PID/cmdline), empty ones dropped.
+inline std::vector<std::string_view> split_cmdline(std::string_view cmdline) {
+  std::vector<std::string_view> args;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= cmdline.size(); ++i)
+    if (i == cmdline.size() || cmdline[i] == '\0') {
+      if (i > start) args.push_back(cmdline.substr(start, i - start));
+      start = i + 1;
+    }
+  return args;
+}
+
+// A /proc entry named by a TID or PID (digits only, below irq_task_bit); nullopt for "self", ...
+inline std::optional<std::uint32_t> entry_number(const std::filesystem::path& entry) {
+  const std::string name = entry.filename().string();
+  std::size_t i = 0;
+  std::uint32_t n = 0;
+  if (!read_number(name, i, n) || i != name.size() || n >= irq_task_bit) return std::nullopt;
+  return n;
+}
+
+// Calls f(number, entry) for each entry of a /proc-style directory named by a PID or TID.
+template <class F>
+void for_each_numbered(const std::filesystem::path& dir, F f) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it{dir, ec}, end; !ec && it != end; it.increment(ec))
+    if (const auto n = entry_number(it->path())) f(*n, it->path());
+}
+
 // "vif<domid>.<devid>" at the start of s; i is left after it.
 inline bool read_vif(std::string_view s, std::size_t& i, std::uint32_t& dom, std::uint32_t& dev) {
   if (!starts_with(s, "vif")) return false;
@@ -145,13 +174,7 @@ inline std::string trim(std::string s) {
 
 // A process command line (NUL-separated, as in /proc/PID/cmdline) naming a Xen device model.
 [[nodiscard]] inline std::optional<domain_id> parse_device_model_cmdline(std::string_view cmdline) {
-  std::vector<std::string_view> args;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= cmdline.size(); ++i)
-    if (i == cmdline.size() || cmdline[i] == '\0') {
-      if (i > start) args.push_back(cmdline.substr(start, i - start));
-      start = i + 1;
-    }
+  const auto args = detail::split_cmdline(cmdline);
   for (std::size_t k = 0; k + 1 < args.size(); ++k)
     if (args[k] == "-xen-domid") {
       std::size_t i = 0;
@@ -225,39 +248,41 @@ inline void infer_block_irq_guests(std::vector<found_task>& tasks) {
   }
 }
 
-// Scans a /proc-style tree: <root>/<pid>/{comm,cmdline} and <root>/interrupts.
-[[nodiscard]] inline std::vector<found_task> discover_pvm_tasks(const std::filesystem::path& root) {
-  namespace fs = std::filesystem;
-  std::vector<found_task> out;
-  std::error_code ec;
-  for (fs::directory_iterator it{root, ec}, end; !ec && it != end; it.increment(ec)) {
-    const std::string pid = it->path().filename().string();
-    std::size_t i = 0;
-    std::uint32_t number = 0;
-    if (!detail::read_number(pid, i, number) || i != pid.size()) continue;
-    const std::string cmdline = detail::read_file(it->path() / "cmdline");
-    if (!cmdline.empty()) {
-      if (auto dom = parse_device_model_cmdline(cmdline)) {
-        // A device model for dom0 itself (qdisk provider) serves every guest: pVM-wide work.
-        name_match m{task_kind::device_model, *dom == pvm_domain ? domain_id::invalid() : *dom, "qemu"};
-        out.push_back({task_source::process, number, detail::trim(detail::read_file(it->path() / "comm")), m, false});
-      }
-      continue;  // backend threads are kernel threads, which have an empty command line
-    }
-    const std::string comm = detail::trim(detail::read_file(it->path() / "comm"));
-    if (auto m = parse_backend_thread(comm)) out.push_back({task_source::thread, number, comm, *m, false});
-  }
+// Calls take(irq, action) for the actions of each line of <root>/interrupts in order, until it
+// returns true: a shared IRQ line counts once, by its first recognised action.
+template <class F>
+void for_each_irq_action(const std::filesystem::path& root, F take) {
   std::ifstream irqs(root / "interrupts");
   std::string line;
   while (std::getline(irqs, line)) {
     auto parsed = parse_interrupts_line(line);
     if (!parsed) continue;
     for (const auto& tok : parsed->tokens)
-      if (auto m = parse_irq_action(tok)) {
-        out.push_back({task_source::irq, parsed->irq, tok, *m, false});
-        break;  // a shared IRQ line counts once, by its first recognised action
-      }
+      if (take(parsed->irq, tok)) break;
   }
+}
+
+// Scans a /proc-style tree: <root>/<pid>/{comm,cmdline} and <root>/interrupts.
+[[nodiscard]] inline std::vector<found_task> discover_pvm_tasks(const std::filesystem::path& root) {
+  std::vector<found_task> out;
+  detail::for_each_numbered(root, [&](std::uint32_t number, const std::filesystem::path& entry) {
+    const std::string cmdline = detail::read_file(entry / "cmdline");
+    if (!cmdline.empty()) {
+      if (auto dom = parse_device_model_cmdline(cmdline)) {
+        // A device model for dom0 itself (qdisk provider) serves every guest: pVM-wide work.
+        name_match m{task_kind::device_model, *dom == pvm_domain ? domain_id::invalid() : *dom, "qemu"};
+        out.push_back({task_source::process, number, detail::trim(detail::read_file(entry / "comm")), m, false});
+      }
+      return;  // backend threads are kernel threads, which have an empty command line
+    }
+    const std::string comm = detail::trim(detail::read_file(entry / "comm"));
+    if (auto m = parse_backend_thread(comm)) out.push_back({task_source::thread, number, comm, *m, false});
+  });
+  for_each_irq_action(root, [&](std::uint32_t irq, const std::string& action) {
+    auto m = parse_irq_action(action);
+    if (m) out.push_back({task_source::irq, irq, action, *m, false});
+    return m.has_value();
+  });
   infer_block_irq_guests(out);
   std::sort(out.begin(), out.end(), [](const found_task& a, const found_task& b) { return a.id() < b.id(); });
   return out;
