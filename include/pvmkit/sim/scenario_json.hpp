@@ -441,7 +441,7 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
   using detail::unbounded;
   const json_value root_json = parse_json(text, source);
   const field root{root_json, "", source};
-  root.object({"name", "seed", "duration_s", "tick_s", "control_period_s", "host", "pvm", "model", "guests"});
+  root.object({"name", "seed", "duration_s", "tick_s", "control_period_s", "host", "pvm", "model", "guests", "flipping"});
   scenario s;
   auto top = [&](std::string_view k) { return field{*root_json.find(k), std::string{k}, source}; };
   if (root.has("name")) s.name = top("name").string();
@@ -507,6 +507,9 @@ using trace_loader = std::function<io_trace(const std::string& path)>;
       s.host.devices.push_back({"eth0", device_kind::network, node_id{0}});
     }
   }
+
+  // Page flipping (docs/flipping.md): its own guests, on this file's host.
+  if (root.has("flipping")) s.flipping = read_flip_scenario(top("flipping"), make_topology(s.host), s.name);
 
   if (root.has("pvm")) {
     const field p = top("pvm");
