@@ -124,10 +124,14 @@ struct flip_report {
 
 // Pages a guest's deliveries carry: its packets arriving within one delivery interval, at least
 // one page and at most the batch.
-[[nodiscard]] inline std::size_t delivery_pages(const flip_scenario& s, const flip_guest& g) {
+[[nodiscard]] inline double mean_pages_per_packet(const flip_guest& g) noexcept {
   double pages = 0, weight = 0;
   for (const auto& z : g.sizes) pages += z.weight * static_cast<double>(pages_of(z.bytes)), weight += z.weight;
-  const double per_interval = g.packets_per_second * (pages / weight) * s.delivery_interval_us * 1e-6;
+  return weight > 0 ? pages / weight : 1.0;
+}
+
+[[nodiscard]] inline std::size_t delivery_pages(const flip_scenario& s, const flip_guest& g) {
+  const double per_interval = g.packets_per_second * mean_pages_per_packet(g) * s.delivery_interval_us * 1e-6;
   return std::clamp<std::size_t>(static_cast<std::size_t>(std::llround(per_interval)), 1, s.batch);
 }
 
@@ -139,6 +143,17 @@ struct flip_report {
   if (flips) ns += c.flip_batch_ns;
   if (copies) ns += c.copy_batch_ns;
   return ns;
+}
+
+// The page size (bytes of packet data in one page) above which flipping a page costs the pVM less
+// than copying it, for deliveries of `pages` pages (docs/flipping.md, "Crossover"):
+//   flip_page + flip_batch / B  <  copy_op + s * copy_per_byte + copy_batch / B
+//   s* = (flip_page - copy_op + (flip_batch - copy_batch) / B) / copy_per_byte
+// Above page_size_bytes flipping never wins; infinity when copying costs nothing per byte.
+[[nodiscard]] inline double flip_crossover_bytes(const flip_costs& c, std::size_t pages) noexcept {
+  const double fixed = c.flip_page_ns - c.copy_op_ns + (c.flip_batch_ns - c.copy_batch_ns) / static_cast<double>(pages);
+  if (c.copy_ns_per_byte <= 0) return fixed <= 0 ? 0.0 : std::numeric_limits<double>::infinity();
+  return std::max(0.0, fixed / c.copy_ns_per_byte);
 }
 
 namespace detail {
@@ -240,11 +255,8 @@ flip_report run_flipping_with(const flip_scenario& s, P policy) {
     const domain_id id = host.guest_id(i);
     auto req = path.connect(id);
     if (!req) throw config_error("flipping scenario: connecting guest '" + g.name + "' failed");
-    const std::size_t per_delivery = delivery_pages(s, g);
-    double pages = 0, weight = 0;
-    for (const auto& z : g.sizes) pages += z.weight * static_cast<double>(pages_of(z.bytes)), weight += z.weight;
-    runs.push_back({id, *req, page_stream(g, s.packets_per_guest, s.seed * 7919 + i), per_delivery,
-                    g.packets_per_second * pages / weight, 0, per_sample});
+    runs.push_back({id, *req, page_stream(g, s.packets_per_guest, s.seed * 7919 + i), delivery_pages(s, g),
+                    g.packets_per_second * mean_pages_per_packet(g), 0, per_sample});
     flip_guest_result res;
     res.name = g.name;
     res.home = g.home;
@@ -468,6 +480,7 @@ struct flip_target {
     const auto p = recommend_flip_policy(reports);
     out += "Pick for the scenario: " + (p.policy.empty() ? "none" : p.policy) + " (" + p.reason + ")\n";
   }
+  if (const auto t = flip_targets(reports); !t.empty()) out += format_flip_targets(t);
   return out;
 }
 
