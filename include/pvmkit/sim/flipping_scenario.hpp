@@ -61,7 +61,7 @@ struct flip_costs {
   double flip_batch_ns = 2000;    // per delivery that flips: the TLB flush of the pVM's vCPUs, the hypercall
   double copy_op_ns = 300;        // per copied page: one grant-copy op (grant checks, page references)
   double copy_batch_ns = 500;     // per delivery that copies: the GNTTABOP_copy hypercall
-  double copy_ns_per_byte = 0.23;  // a cache-cold copy at 4.3 GB/s (measured, docs/flipping.md)
+  double copy_ns_per_byte = 0.26;  // a cache-cold copy at 3.8 GB/s (measured, docs/flipping.md)
 };
 
 struct flip_scenario {
