@@ -1,7 +1,7 @@
 // Mechanism 2, informed flipping: a guest that agreed (at connect time) to recycle the pages it
 // receives by flipping as its next receive buffers keeps any page it is given inside its receive
 // ring, so a remote page never reaches its applications. For such a guest a dry local pool is no
-// reason to copy: a page from the nearest non-empty pool is flipped instead and will come back to
+// reason to copy: a page from another non-empty pool is flipped instead and will come back to
 // the pVM with the next flip. A guest that did not agree gets plain numa_local.
 #pragma once
 
