@@ -226,7 +226,7 @@ int run(const options& o) {
     }
     flip_policies.push_back(o.flipping);
   }
-  sim::flip_scenario flips = sim::default_flip_scenario();
+  sim::flip_scenario flips = s.flipping ? *s.flipping : sim::default_flip_scenario();
   if (o.flip_packets) {
     if (*o.flip_packets == 0 || *o.flip_packets > 100'000'000)
       throw pvmkit::config_error("--flip-packets: must be between 1 and 100000000");

@@ -239,3 +239,22 @@ TEST_CASE("a posted buffer on an unknown node is refused before any page moves")
   CHECK(contents(path.pools()) == before);
   CHECK(per_node(m, g) == std::vector<std::uint64_t>{4096, 0});
 }
+
+TEST_CASE("last_choices: the decisions of the last delivery, none after a failed one") {
+  two_guest_host h;
+  receive_path path(h.host, grant_copy{}, small_pools);
+  auto req = path.connect(h.a);
+  REQUIRE(req);
+  CHECK(path.last_choices().empty());
+  REQUIRE(path.deliver(*req, 20));
+  REQUIRE(path.last_choices().size() == 20);
+  for (const auto& c : path.last_choices()) CHECK(c.copy);
+  receive_path flips(h.host, numa_local{}, small_pools);
+  REQUIRE(flips.prime());
+  REQUIRE(flips.deliver(*req, 8));
+  REQUIRE(flips.last_choices().size() == 8);
+  for (const auto& c : flips.last_choices()) CHECK_FALSE(c.copy);
+  h.host.fail_next(make_error_code(errc::injected_failure));
+  CHECK_FALSE(flips.deliver(*req, 8));
+  CHECK(flips.last_choices().empty());
+}

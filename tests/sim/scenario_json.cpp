@@ -108,7 +108,7 @@ TEST_CASE("scenario rejections name the field and the line") {
   CHECK(error_of("{\"host\": {\"nodes\": 1, \"cpus_per_node\": 2}, \"guests\": 5}") == "s.json:1: guests: expected an array, found a number");
   // Unknown fields, at every level.
   CHECK(error_of(replace(base, "\"duration_s\": 10", "\"duration\": 10")) ==
-        "s.json:3: duration: unknown field (expected one of name, seed, duration_s, tick_s, control_period_s, host, pvm, model, guests)");
+        "s.json:3: duration: unknown field (expected one of name, seed, duration_s, tick_s, control_period_s, host, pvm, model, guests, flipping)");
   CHECK(error_of(replace(base, "\"cpus_per_node\": 4", "\"cpus_per_node\": 4, \"sockets\": 2")) ==
         "s.json:4: host.sockets: unknown field (expected one of nodes, cpus_per_node, memory_per_node_gib, distances, devices)");
   CHECK(error_of(replace(base, "\"home\": 0,", "\"home\": 0, \"colour\": \"red\",")) ==

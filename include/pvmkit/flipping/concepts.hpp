@@ -7,6 +7,7 @@
 #include <pvmkit/core/result.hpp>
 #include <pvmkit/flipping/page_pool.hpp>
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <span>
@@ -52,26 +53,16 @@ namespace detail {
                                               std::span<const flip_choice> out) noexcept {
   if (out.size() > replaced.size()) return unexpected{errc::invalid_argument};
   if (out.size() > pools.max_batch()) return unexpected{errc::over_capacity};
-  for (std::size_t i = 0; i < out.size(); ++i)
-    if (!pools.has_node(replaced[i].node)) return unexpected{errc::unknown_node};
+  // The largest node id in one branch-free pass (an invalid id is the largest of all).
+  node_id::rep worst = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) worst = std::max(worst, replaced[i].node.value());
+  if (!out.empty() && !pools.has_node(node_id{worst})) return unexpected{errc::unknown_node};
   return {};
 }
-// Moves the newest min(n, pool size) pages of `pool` into out[0..), newest first, as flips.
-// Works on a run at once so the pool's size is read and written once per run, not per page.
-inline std::size_t take_run(node_page_pool& pool, flip_choice* out, std::size_t n) noexcept {
-  const std::size_t k = n < pool.size() ? n : pool.size();
-  const auto top = pool.top(k);
-  for (std::size_t j = 0; j < k; ++j) out[j] = flip_choice::flip(top[k - 1 - j]);
-  pool.drop_top(k);
-  return k;
-}
-
-// Length of the run of replaced pages from `from` on the same node, at most `limit`.
-inline std::size_t same_node_run(std::span<const page_frame> replaced, std::size_t from, std::size_t limit) noexcept {
-  const node_id n = replaced[from].node;
-  std::size_t run = 1;
-  while (run < limit && replaced[from + run].node == n) ++run;
-  return run;
+// Marks out[from..) as copies: once a pool is dry the posted buffer it failed stays first in
+// line (a copy consumes none), so every later packet of the batch faces it and is copied too.
+inline void copy_rest(std::span<flip_choice> out, std::size_t from) noexcept {
+  for (std::size_t i = from; i < out.size(); ++i) out[i] = flip_choice::copy_packet();
 }
 }  // namespace detail
 

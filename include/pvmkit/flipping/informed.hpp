@@ -1,7 +1,7 @@
 // Mechanism 2, informed flipping: a guest that agreed (at connect time) to recycle the pages it
 // receives by flipping as its next receive buffers keeps any page it is given inside its receive
 // ring, so a remote page never reaches its applications. For such a guest a dry local pool is no
-// reason to copy: a page from the nearest non-empty pool is flipped instead and will come back to
+// reason to copy: a page from another non-empty pool is flipped instead and will come back to
 // the pVM with the next flip. A guest that did not agree gets plain numa_local.
 #pragma once
 
@@ -18,24 +18,25 @@ struct informed {
                              std::span<flip_choice> out) const noexcept {
     if (!req.guest_recycles) return numa_local{}.select(req, replaced, pools, out);
     if (auto ok = detail::check_batch(replaced, pools, out); !ok) return unexpected{ok.error()};
-    const std::size_t nodes = pools.node_count();
-    std::size_t flips = 0, i = 0;
-    while (i < out.size()) {
-      const node_id want = replaced[flips].node;
-      const std::size_t run = detail::same_node_run(replaced, flips, out.size() - i);
-      std::size_t k = detail::take_run(pools[want], out.data() + i, run);
-      // Local first; then the other pools in id order (distance does not matter: the page stays
-      // in the ring and is flipped back out).
-      for (std::size_t step = 1; k < run && step < nodes; ++step)
-        k += detail::take_run(pools[node_id{static_cast<node_id::rep>((want.index() + step) % nodes)}],
-                              out.data() + i + k, run - k);
-      flips += k;
-      i += k;
-      if (k < run) {  // every pool is dry
-        for (; i < out.size(); ++i) out[i] = flip_choice::copy_packet();
-      }
+    std::size_t i = 0;
+    page_frame p;
+    for (; i < out.size(); ++i) {
+      const node_id want = replaced[i].node;  // until the first copy, packet i replaces replaced[i]
+      if (!pools[want].try_take(p) && !take_elsewhere(pools, want, p)) break;
+      out[i] = flip_choice::flip(p);
     }
-    return flips;
+    detail::copy_rest(out, i);
+    return i;
+  }
+
+ private:
+  // The other pools in id order after `want` (distance does not matter: the page stays in the
+  // ring and is flipped back out). Off the common path: only when the local pool is dry.
+  static bool take_elsewhere(page_pools& pools, node_id want, page_frame& p) noexcept {
+    const std::size_t nodes = pools.node_count();
+    for (std::size_t step = 1; step < nodes; ++step)
+      if (pools[node_id{static_cast<node_id::rep>((want.index() + step) % nodes)}].try_take(p)) return true;
+    return false;
   }
 };
 

@@ -15,19 +15,13 @@ struct numa_local {
   result<std::size_t> select(const flip_request&, std::span<const page_frame> replaced, page_pools& pools,
                              std::span<flip_choice> out) const noexcept {
     if (auto ok = detail::check_batch(replaced, pools, out); !ok) return unexpected{ok.error()};
-    // Packets go in runs of buffers on one node: one pool access per run, not per page.
-    std::size_t flips = 0, i = 0;
-    while (i < out.size()) {
-      const std::size_t run = detail::same_node_run(replaced, flips, out.size() - i);
-      const std::size_t k = detail::take_run(pools[replaced[flips].node], out.data() + i, run);
-      flips += k;
-      i += k;
-      // A copy leaves replaced[flips] posted, so every remaining packet faces the same dry pool.
-      if (k < run) {
-        for (; i < out.size(); ++i) out[i] = flip_choice::copy_packet();
-      }
-    }
-    return flips;
+    // Until the first copy, packet i flips and replaces replaced[i]. One pool access per page, in
+    // whatever order the guest's buffers alternate between nodes.
+    std::size_t i = 0;
+    page_frame p;
+    for (; i < out.size() && pools[replaced[i].node].try_take(p); ++i) out[i] = flip_choice::flip(p);
+    detail::copy_rest(out, i);
+    return i;
   }
 };
 

@@ -35,6 +35,8 @@ class receive_path {
   [[nodiscard]] const page_pools& pools() const noexcept { return pools_; }
   [[nodiscard]] page_pools& pools() noexcept { return pools_; }
   [[nodiscard]] const P& policy() const noexcept { return policy_; }
+  // The decisions of the last successful delivery, one per posted buffer it used, in order.
+  [[nodiscard]] std::span<const flip_choice> last_choices() const noexcept { return {choices_.data(), last_}; }
 
   // Fills every pool to its high watermark (a no-op for a policy that never flips).
   result<void> prime() {
@@ -56,6 +58,7 @@ class receive_path {
   // Delivers `packets` packets (at most pool_config::max_batch). On error nothing changed in the
   // pools and no page changed hands.
   result<delivery> deliver(const flip_request& req, std::size_t packets) {
+    last_ = 0;
     if (packets > pools_.max_batch()) return unexpected{errc::over_capacity};
     auto posted = backend_->posted_rx_pages(req.guest, std::span<page_frame>{replaced_.data(), packets});
     if (!posted) return unexpected{posted.error()};
@@ -76,7 +79,10 @@ class receive_path {
       if (!c.copy) give_[k++] = c.page;
     d.flipped = *flips;
     d.copied = n - *flips;
-    if (k == 0) return d;
+    if (k == 0) {
+      last_ = n;
+      return d;
+    }
     const std::span<const page_frame> give{give_.data(), k};
     const std::span<page_frame> got{got_.data(), k};
     if (auto r = backend_->exchange_pages(req.guest, give, got); !r) {
@@ -87,6 +93,7 @@ class receive_path {
     // The page received for replaced[i] is replaced[i] itself: it lands in its own node's pool.
     // prepare() made room for it, so put cannot fail here.
     for (const auto& p : got) (void)pools_.put(p);
+    last_ = n;
     return d;
   }
 
@@ -125,6 +132,7 @@ class receive_path {
   std::vector<flip_choice> choices_;
   std::vector<page_frame> give_, got_;
   std::vector<std::size_t> demand_;
+  std::size_t last_ = 0;
 };
 
 }  // namespace pvmkit::flipping

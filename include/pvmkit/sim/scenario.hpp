@@ -7,6 +7,7 @@
 #include <pvmkit/core/ids.hpp>
 #include <pvmkit/core/json_writer.hpp>
 #include <pvmkit/core/units.hpp>
+#include <pvmkit/sim/flipping_scenario.hpp>
 #include <pvmkit/sim/model.hpp>
 #include <pvmkit/sim/workload.hpp>
 #include <pvmkit/topology/topology.hpp>
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +78,7 @@ struct scenario {
   pvm_boot_spec pvm;
   cost_model model;
   std::vector<guest_spec> guests;
+  std::optional<flip_scenario> flipping;  // the "flipping" object: the page-flipping model's run
 
   [[nodiscard]] std::size_t ticks() const noexcept { return static_cast<std::size_t>(std::llround(duration_s / tick_s)); }
   [[nodiscard]] std::size_t ticks_per_control() const noexcept {

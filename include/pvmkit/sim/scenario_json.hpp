@@ -145,7 +145,7 @@ using trace_loader = std::function<std::shared_ptr<const io_trace>(const std::st
   using detail::optional_field;
   const json_document doc = parse_json(text, source);
   const field root = field::root(doc, "scenario");
-  root.object({"name", "seed", "duration_s", "tick_s", "control_period_s", "host", "pvm", "model", "guests"});
+  root.object({"name", "seed", "duration_s", "tick_s", "control_period_s", "host", "pvm", "model", "guests", "flipping"});
   scenario s;
   if (root.has("name")) s.name = root.at("name").string();
   if (root.has("seed")) s.seed = root.at("seed").integer(0, std::uint64_t{1} << 53);
@@ -222,6 +222,9 @@ using trace_loader = std::function<std::shared_ptr<const io_trace>(const std::st
   }
   const std::size_t host_cpus = s.host.nodes * s.host.cpus_per_node;
   const double host_memory_mib = static_cast<double>(s.host.nodes) * s.host.memory_per_node_gib * 1024;
+
+  // Page flipping (docs/flipping.md): its own guests, on this file's host.
+  if (root.has("flipping")) s.flipping = read_flip_scenario(root.at("flipping"), make_topology(s.host), s.name);
 
   if (root.has("pvm")) {
     const field p = root.at("pvm");
