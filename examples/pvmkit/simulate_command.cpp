@@ -176,10 +176,12 @@ int run_suite(const options& o) {
       auto& e = suite[k];
       e.runs = run_pairs(e.s, pairs, bar, k * (pairs.size() + 1), e.file + ": ");
       e.targets = judge(e.s, e.runs);
+      if (e.s.flipping)
+        for (const auto& f : sim::flipping_policy_names()) e.flips.push_back(sim::run_flipping(*e.s.flipping, f));
     }
   }
   bool all_met = true;
-  for (const auto& e : suite) all_met = all_met && (!e.targets || e.targets->met());
+  for (const auto& e : suite) all_met = all_met && e.met();
   if (o.json) {
     pvmkit::json_writer w;
     w.begin_object().field("figures", "modelled").field("targets_met", all_met);
@@ -191,6 +193,7 @@ int run_suite(const options& o) {
     for (const auto& e : suite) {
       std::cout << "=== " << e.file << '\n' << sim::format_table(e.s, e.runs);
       if (e.targets) std::cout << '\n' << sim::format_targets(*e.targets);
+      if (!e.flips.empty()) std::cout << '\n' << sim::format_flip_table(e.flips);
       std::cout << '\n';
     }
     std::cout << sim::format_suite_summary(suite);
@@ -284,7 +287,9 @@ int run(const options& o) {
     if (!flip_results.empty()) panels.push_back(sim::flip_panel(flip_results));
     write_file(o.plot_file, sim::render_svg("pvmkit simulate: " + s.name + " (MODELLED, not measured)", panels, "policies"));
   }
-  return o.check_targets && targets && !targets->met() ? targets_missed : 0;
+  bool met = !targets || targets->met();
+  for (const auto& t : sim::flip_targets(flip_results)) met = met && t.met;
+  return o.check_targets && !met ? targets_missed : 0;
 }
 
 const pvmkit::cli::register_command reg{"simulate", [](CLI::App& app) {

@@ -44,7 +44,9 @@ TEST_CASE("closer_dynamic: scales up within one period, down one vCPU at a time 
   mock_host host = two_nodes();
   const task_id busy = guest_with_task(host, "busy", node_id{0}, 2.5);
   guest_with_task(host, "idle", node_id{1}, 0.2);
-  closer_dynamic policy;
+  closer_dynamic::options uncapped;
+  uncapped.cap_utilisation = 0;  // vCPUs alone: scale_down_periods applies
+  closer_dynamic policy{uncapped};
   const plan up = apply_round(host, policy);
   CHECK(onlined(up) == 3);  // ceil(2.5 / 0.8) = 4 on node 0, in one period
   CHECK(online_on(host.state(), node_id{0}) == 4);
@@ -61,6 +63,25 @@ TEST_CASE("closer_dynamic: scales up within one period, down one vCPU at a time 
   // Default scale_down_periods = 3: two periods of waiting, then one vCPU per period.
   CHECK(seen == std::vector<std::size_t>{4, 4, 3, 2, 1, 1});
   CHECK(online_on(host.state(), node_id{1}) == 1);
+}
+
+TEST_CASE("closer_dynamic: a capped pVM keeps its idle vCPUs for capped_scale_down_periods") {
+  // Under a cap an idle vCPU holds no CPU time the cap does not bound; it stays for the next burst.
+  mock_host host = two_nodes();
+  const task_id busy = guest_with_task(host, "busy", node_id{0}, 2.5);
+  closer_dynamic::options o;
+  o.capped_scale_down_periods = 5;
+  closer_dynamic policy{o};
+  apply_round(host, policy);
+  REQUIRE(online_on(host.state(), node_id{0}) == 4);
+  host.set_task_load(busy, 0.5);
+  std::vector<std::size_t> seen;
+  for (int r = 0; r < 8; ++r) {
+    apply_round(host, policy);
+    seen.push_back(online_on(host.state(), node_id{0}));
+  }
+  CHECK(seen == std::vector<std::size_t>{4, 4, 4, 4, 3, 2, 1, 1});
+  CHECK(host.state().pvm.cpu_cap == std::optional<unsigned>{100});  // the cap followed at once (the floor)
 }
 
 TEST_CASE("closer_dynamic: a burst during the wait scales up at once and resets the clock") {
@@ -82,7 +103,9 @@ TEST_CASE("closer_dynamic: floors") {
   SUBCASE("a node with guests keeps one vCPU, a node without drops to none after the delay") {
     mock_host host = two_nodes();
     host.add_guest({"quiet", 1, node_id{0}, 256_MiB, {}, false});  // no load, no tasks
-    closer_dynamic policy;
+    closer_dynamic::options uncapped;
+    uncapped.cap_utilisation = 0;
+    closer_dynamic policy{uncapped};
     for (int r = 0; r < 3; ++r) apply_round(host, policy);
     CHECK(online_on(host.state(), node_id{0}) == 1);
     CHECK(online_on(host.state(), node_id{1}) == 0);
@@ -99,7 +122,9 @@ TEST_CASE("closer_dynamic: floors") {
   }
   SUBCASE("the pVM never goes to zero vCPUs") {
     mock_host host = two_nodes();
-    closer_dynamic policy;
+    closer_dynamic::options uncapped;
+    uncapped.cap_utilisation = 0;
+    closer_dynamic policy{uncapped};
     for (int r = 0; r < 8; ++r) apply_round(host, policy);
     CHECK(host.state().pvm.online_vcpus() == 1);
   }
@@ -158,7 +183,7 @@ TEST_CASE("closer_dynamic: floating vCPUs are adopted by nodes, the rest go offl
   CHECK(log.records()[0].choice == "2 vCPUs");
   CHECK(log.records()[0].reason == "scale up");
   CHECK(recs.back().subject == "pVM CPU cap");
-  CHECK(recs.back().choice == "178 %");  // ceil(100 * 1.6 / 0.9)
+  CHECK(recs.back().choice == "169 %");  // ceil(100 * 1.6 / 0.95)
 }
 
 TEST_CASE("closer_dynamic: memory shrinks only after the delay") {
@@ -192,24 +217,35 @@ TEST_CASE("closer_dynamic: the pVM's CPU time is capped at its demand, in fracti
   // vCPUs: ceil(3.0 / 0.8) = 4 and ceil(1.2 / 0.8) = 2 (6 cores held); the cap holds 4.67.
   CHECK(online_on(host.state(), node_id{0}) == 4);
   CHECK(online_on(host.state(), node_id{1}) == 2);
-  CHECK(cap_in(first) == std::optional<unsigned>{467});  // ceil(100 * 4.2 / 0.9)
-  CHECK(host.state().pvm.cpu_cap == std::optional<unsigned>{467});
+  CHECK(cap_in(first) == std::optional<unsigned>{443});  // ceil(100 * 4.2 / 0.95)
+  CHECK(host.state().pvm.cpu_cap == std::optional<unsigned>{443});
   CHECK(apply_round(host, policy).empty());  // nothing changed, nothing to do
 
-  SUBCASE("a cap the pVM ran into is lifted to the vCPUs' capacity, then re-measured") {
-    host.set_task_load(a, 3.4);  // 4.6 of 4.67 cores: the cap bound (>= 97 %)
+  SUBCASE("a cap the pVM ran into is raised by half, then re-measured") {
+    host.set_task_load(a, 3.4);  // 4.6 of 4.43 cores: the cap bound (>= 97 %)
     const plan lifted = apply_round(host, policy);
-    // 100 % for each vCPU kept online: node 0 scales up to ceil(3.4 / 0.8) = 5 in the same plan.
+    // max(ceil(460 / 0.95), ceil(1.5 * 443)) = 665, below the 7 vCPUs now online (node 0: ceil(3.4 / 0.8)).
     CHECK(online_on(host.state(), node_id{0}) == 5);
-    CHECK(cap_in(lifted) == std::optional<unsigned>{700});
+    CHECK(cap_in(lifted) == std::optional<unsigned>{665});
     host.set_task_load(a, 3.9);  // the real demand, seen now that the cap no longer binds
-    CHECK(cap_in(apply_round(host, policy)) == std::optional<unsigned>{567});  // ceil(100 * 5.1 / 0.9)
+    CHECK(cap_in(apply_round(host, policy)) == std::optional<unsigned>{537});  // ceil(100 * 5.1 / 0.95)
+  }
+  SUBCASE("between rounds the guard raises a binding cap by half, and does nothing otherwise") {
+    decision_log log{true};
+    host_view v = host.state();
+    v.pvm.cpu_load = 4.2;  // within the cap
+    CHECK(policy.guard(v, log).empty());
+    v.pvm.cpu_load = 4.4;  // 99 % of 4.43 cores: it binds
+    const plan g = policy.guard(v, log);
+    CHECK(cap_in(g) == std::optional<unsigned>{600});  // min(ceil(1.5 * 443), 6 vCPUs * 100)
+    REQUIRE(!log.records().empty());
+    CHECK(log.records().back().reason.rfind("guard: the pVM ran into its cap", 0) == 0);
   }
   SUBCASE("demand falls: the cap follows at once (vCPUs wait for scale_down_periods)") {
     host.set_task_load(a, 1.0);
     host.set_task_load(b, 0.5);
     const plan down = apply_round(host, policy);
-    CHECK(cap_in(down) == std::optional<unsigned>{167});  // ceil(100 * 1.5 / 0.9)
+    CHECK(cap_in(down) == std::optional<unsigned>{158});  // ceil(100 * 1.5 / 0.95)
     CHECK(online_on(host.state(), node_id{0}) == 4);
   }
   SUBCASE("an idle pVM keeps the floor: one core for its own work") {
@@ -242,7 +278,7 @@ TEST_CASE("closer_dynamic: no cap when the backend cannot cap or cap_utilisation
   o.cap_utilisation = 0;
   closer_dynamic no_cap{o};
   CHECK_FALSE(cap_in(no_cap.decide(host.state(), off)).has_value());
-  CHECK(cap_in(closer_dynamic{}.decide(host.state(), off)) == std::optional<unsigned>{334});  // ceil(300 / 0.9)
+  CHECK(cap_in(closer_dynamic{}.decide(host.state(), off)) == std::optional<unsigned>{316});  // ceil(300 / 0.95)
 }
 
 TEST_CASE("closer_dynamic: options are validated") {
@@ -265,4 +301,48 @@ TEST_CASE("closer_dynamic: options are validated") {
   o = {};
   o.cap_floor_percent = 0;
   CHECK_THROWS_AS(closer_dynamic{o}, config_error);
+}
+
+TEST_CASE("closer_dynamic: a home node beyond its CPUs spills to the nearest node with free CPUs") {
+  // 4 nodes x 4 CPUs on a line 0-1-2-3 (distances 10 + 10 per hop): node 1 homes 5.5 cores of work.
+  std::vector<numa_node> nodes;
+  for (std::size_t i = 0; i < 4; ++i)
+    nodes.push_back({node_id{static_cast<node_id::rep>(i)}, cpuset::range(i * 4, i * 4 + 4), 4_GiB, 4_GiB});
+  std::vector<std::uint32_t> d(16);
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t j = 0; j < 4; ++j) d[i * 4 + j] = static_cast<std::uint32_t>(10 + 10 * (i > j ? i - j : j - i));
+  mock_host host = host_with_pvm(topology{std::move(nodes), d}, {1, 1, 1, 1}, {3, 3, 3, 3});
+  guest_with_task(host, "a", node_id{1}, 3.0);
+  guest_with_task(host, "b", node_id{1}, 2.5);
+  guest_with_task(host, "far", node_id{3}, 0.4);
+  closer_dynamic policy;
+  decision_log log{true};
+  apply_round(host, policy, log);
+  const host_view v = host.state();
+  // Node 1 keeps 0.95 * 4 = 3.8 cores (it cannot grow past its 4 CPUs): all 4 vCPUs.
+  CHECK(online_on(v, node_id{1}) == 4);
+  // The other 1.7 cores go to a neighbour at distance 20 (node 0 or 2), sized ceil(1.7 / 0.8) = 3;
+  // node 3, two hops away, only serves its own guest.
+  const std::size_t n0 = online_on(v, node_id{0}), n2 = online_on(v, node_id{2});
+  CHECK(std::max(n0, n2) == 3);
+  CHECK(online_on(v, node_id{3}) == 1);
+  bool spill_record = false;
+  for (const auto& r : log.records())
+    spill_record = spill_record || r.reason == "scale up: work spilled from a full node";
+  CHECK(spill_record);
+}
+
+TEST_CASE("closer_dynamic: guests' own vCPUs take their node's CPUs first") {
+  mock_host host = two_nodes();  // 8 CPUs a node
+  const domain_id busy = host.add_guest({"compute", 8, node_id{0}, 256_MiB, {}, false});
+  host.set_cpu_load(busy, 6.5);  // 1.5 CPUs left to the pVM on node 0
+  const task_id t = host.add_task({"vif", task_kind::net_backend, busy, "eth0", 2.0});
+  (void)t;
+  closer_dynamic policy;
+  apply_round(host, policy);
+  const host_view v = host.state();
+  // At most ceil(1.5) = 2 vCPUs on node 0: more would only contend with the guest's vCPUs; the
+  // 2.0 - 0.95 * 1.5 cores left over are sized on node 1.
+  CHECK(online_on(v, node_id{0}) == 2);
+  CHECK(online_on(v, node_id{1}) >= 1);
 }

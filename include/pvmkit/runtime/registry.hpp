@@ -201,6 +201,7 @@ Policy build(const parsed_spec& s, const Options& o) {
     static constexpr key_def<O> keys[] = {
         {"target_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.target_utilisation = parse_number(ps, p); }},
         {"scale_down_periods", [](O& o, const parsed_spec& ps, const spec_param& p) { o.scale_down_periods = parse_count(ps, p); }},
+        {"capped_scale_down_periods", [](O& o, const parsed_spec& ps, const spec_param& p) { o.capped_scale_down_periods = parse_count(ps, p); }},
         {"min_vcpus_per_node", [](O& o, const parsed_spec& ps, const spec_param& p) { o.min_vcpus_per_node = parse_count(ps, p); }},
         {"max_vcpus_per_node", [](O& o, const parsed_spec& ps, const spec_param& p) { o.max_vcpus_per_node = parse_count(ps, p); }},
         {"base_memory", [](O& o, const parsed_spec& ps, const spec_param& p) { o.base_memory = parse_size(ps, p); }},

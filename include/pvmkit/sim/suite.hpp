@@ -6,6 +6,7 @@
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/json_writer.hpp>
 #include <pvmkit/sim/engine.hpp>
+#include <pvmkit/sim/flipping_model.hpp>
 #include <pvmkit/sim/report.hpp>
 #include <pvmkit/sim/scenario.hpp>
 #include <pvmkit/sim/targets.hpp>
@@ -25,6 +26,15 @@ struct suite_entry {
   scenario s;
   std::vector<run_result> runs;  // the pairs, then the oracle
   std::optional<target_set> targets;
+  std::vector<flip_report> flips;  // one per flipping policy, when the scenario has a "flipping" object
+
+  // Every target of the scenario met: the placement and sizing ones, and the flipping ones.
+  [[nodiscard]] bool met() const {
+    if (targets && !targets->met()) return false;
+    for (const auto& t : flip_targets(flips))
+      if (!t.met) return false;
+    return true;
+  }
 };
 
 // The scenario files of a suite folder: its regular *.json files, by name.
@@ -54,14 +64,14 @@ struct suite_entry {
     for (const auto& r : e.runs) {
       const double of = oracle && oracle->served_work > 0 ? 100.0 * r.served_work / oracle->served_work : 100.0;
       std::string label = r.label;
-      if (e.targets && r.label == e.targets->policy) label += e.targets->met() ? " [targets met]" : " [targets NOT met]";
+      if (e.targets && r.label == e.targets->policy) label += e.met() ? " [targets met]" : " [targets NOT met]";
       cells.push_back({e.file, label, detail::fixed(r.served_pct, 2), detail::fixed(of, 2), detail::fixed(100.0 * r.remote_work_share, 1),
                        detail::fixed(r.cores_held_mean, 2), detail::fixed(r.delay_p99_ms, 3),
                        detail::fixed(static_cast<double>(r.task_moves), 0)});
     }
-    if (e.targets) {
+    if (e.targets || !e.flips.empty()) {
       ++checked;
-      met += e.targets->met() ? 1U : 0U;
+      met += e.met() ? 1U : 0U;
     }
   }
   std::vector<std::size_t> width(cells.front().size(), 0);
@@ -103,7 +113,7 @@ struct suite_entry {
       out += quoted(e.file) + "," + quoted(e.s.name) + "," + quoted(r.label) + "," + detail::fixed(r.served_pct, 4) + "," +
              detail::fixed(of, 4) + "," + detail::fixed(100.0 * r.remote_work_share, 4) + "," + detail::fixed(r.cores_held_mean, 4) +
              "," + detail::fixed(r.cores_used_mean, 4) + "," + detail::fixed(r.delay_p99_ms, 4) + "," +
-             std::to_string(r.task_moves) + "," + (judged ? (e.targets->met() ? "yes" : "no") : "") + "\n";
+             std::to_string(r.task_moves) + "," + (judged ? (e.met() ? "yes" : "no") : "") + "\n";
     }
   }
   return out;
@@ -112,8 +122,13 @@ struct suite_entry {
 inline void write_json(json_writer& w, const std::vector<suite_entry>& suite) {
   w.begin_array();
   for (const auto& e : suite) {
-    w.begin_object().field("file", e.file);
+    w.begin_object().field("file", e.file).field("targets_met", e.met());
     w.key("placement_sizing").raw(to_json(e.s, e.runs, e.targets));
+    if (!e.flips.empty()) {
+      w.key("flipping").begin_array();
+      for (const auto& f : e.flips) write_json(w, f);
+      w.end_array();
+    }
     w.end_object();
   }
   w.end_array();

@@ -21,7 +21,9 @@
 //              moves them (spilled work keeps its vCPUs until placement brings it home);
 // ceiling(n) = the node's CPU count (or max_vcpus_per_node when smaller).
 // Scale up: to wanted(n) in the same period. Scale down: only after wanted(n) stayed below the
-// online count for scale_down_periods consecutive periods, then one vCPU per period while it
+// online count for scale_down_periods consecutive periods (capped_scale_down_periods when the pVM
+// is capped: an idle vCPU then holds no CPU time the cap does not already bound, and keeping it
+// absorbs the next burst), then one vCPU per period while it
 // stays below. Memory target: base + per node with pVM vCPUs + per guest + per core of demand,
 // rounded up to memory_granularity; raised at once, lowered after the same delay.
 // CPU cap (when the backend reports one, i.e. can cap): whole vCPUs per node keep the work local,
@@ -68,6 +70,7 @@ class closer_dynamic {
   struct options {
     double target_utilisation = 0.8;       // same headroom as closer placement
     std::size_t scale_down_periods = 3;    // periods demand must stay low before a vCPU goes
+    std::size_t capped_scale_down_periods = 60;  // the same while the pVM is capped (a minute at 1 s)
     std::size_t min_vcpus_per_node = 1;    // on every node that homes a guest
     std::size_t max_vcpus_per_node = 0;    // 0 = the node's CPU count
     bytes base_memory{512ULL << 20};       // kernel, toolstack, xenstored
@@ -75,7 +78,7 @@ class closer_dynamic {
     bytes guest_memory{8ULL << 20};        // per guest: backend rings and persistent grants
     bytes memory_per_core{64ULL << 20};    // per core of pVM demand: buffers in flight
     bytes memory_granularity{64ULL << 20}; // targets move in these steps, so small wobbles do not
-    double cap_utilisation = 0.9;          // 0 = never cap; else the share of the cap demand may fill
+    double cap_utilisation = 0.95;         // 0 = never cap; else the share of the cap demand may fill
     double cap_binding = 0.97;             // load at this share of the cap means the cap bound
     std::size_t cap_floor_percent = 100;   // one core for the pVM's own work (kernel, xenstored, toolstack)
     double full_utilisation = 0.95;        // own guests' work on a node that cannot grow (as closer's)
@@ -124,6 +127,7 @@ class closer_dynamic {
     placement::pvm_vcpu_layout layout;
     layout.build(topo, view.pvm);
 
+    const bool capped = opts_.cap_utilisation > 0 && view.pvm.cpu_cap.has_value();
     spill(topo, layout);
     std::vector<std::size_t> target(n_nodes, 0);
     std::vector<std::string_view> why(n_nodes);
@@ -141,7 +145,7 @@ class closer_dynamic {
         why[n] = spill_in_[n] > eps ? "scale up: work spilled from a full node" : "scale up";
       } else if (wanted < cur) {
         ++low_[n];
-        target[n] = low_[n] >= opts_.scale_down_periods ? cur - 1 : cur;
+        target[n] = low_[n] >= (capped ? opts_.capped_scale_down_periods : opts_.scale_down_periods) ? cur - 1 : cur;
         why[n] = target[n] < cur ? "scale down by one" : "hold: demand low, waiting";
       } else {
         target[n] = cur;
