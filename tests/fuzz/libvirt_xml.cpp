@@ -1,7 +1,8 @@
 // libvirt/libvirt_xml.hpp: the readers of libvirt's capabilities (parse_host_cells, then
 // to_topology) and of a domain's PCI host devices (parse_pci_hostdevs) answer a value or a result
 // error (corrupt_data; not_supported for a topology pvmkit cannot model) and throw nothing. A PCI
-// address is "dddd:bb:ss.f" in lower-case hex.
+// address is "dddd:bb:ss.f" in lower-case hex. A size (to_bytes, the input as its value) is its
+// number times the unit, or nullopt: never a product that wrapped around.
 #include "fuzz_support.hpp"
 
 #include <pvmkit/core/error.hpp>
@@ -9,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -38,6 +40,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       expect(t.has_value() || t.error() == pvmkit::errc::not_supported, "cells make a topology or not_supported");
       if (t) expect((*t)->node_count() == cells->size(), "a node per cell");
     }
+    for (const auto& [unit, scale] : {std::pair{"b", 1ULL}, std::pair{"KiB", 1ULL << 10}, std::pair{"GiB", 1ULL << 30}})
+      if (const auto b = lx::to_bytes(doc, unit)) {
+        const auto n = lx::to_number(doc);
+        expect(n && b->count() / scale == *n && b->count() % scale == 0, "a size is its number times its unit, not wrapped around");
+      }
     const auto devs = lx::parse_pci_hostdevs(doc);
     if (!devs) expect(devs.error() == pvmkit::errc::corrupt_data, "host devices are read or corrupt_data");
     else
