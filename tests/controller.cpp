@@ -3,7 +3,10 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 using namespace pvmkit;
@@ -223,4 +226,86 @@ TEST_CASE("the controller chains policies over projected views and applies the r
 
   f.host.fail_next();
   CHECK(ctl.step().error() == errc::injected_failure);
+}
+
+namespace {
+// The mock as a backend that pins tasks but cannot choose where their buffers come from (a PV dom0,
+// libvirt): its backend_traits say so.
+struct pin_only_host : mock_host {
+  using mock_host::mock_host;
+};
+// Plans what it is given, every round.
+struct fixed_plan_policy {
+  plan p;
+  [[nodiscard]] std::string_view name() const { return "fixed"; }
+  plan decide(const host_view&, decision_log&) { return p; }
+};
+static_assert(Policy<fixed_plan_policy>);
+}  // namespace
+
+template <>
+struct pvmkit::backend_traits<pin_only_host> {
+  static constexpr std::string_view name = "pin_only";
+  static constexpr bool live = false;
+  static constexpr bool reports_memory_per_node = true;
+  static constexpr bool places_task_memory = false;
+};
+
+TEST_CASE("what a backend cannot carry out, by its capabilities and traits") {
+  const action memory = set_task_memory_node{task_id{1}, node_id{1}};
+  const action pin = set_task_affinity{task_id{1}, cpuset{cpu_id{0}}};
+  const action cap = set_cpu_cap{pvm_domain, 100};
+  const action vcpu = set_vcpu_online{pvm_domain, vcpu_id{0}, true};
+  CHECK(can_carry_out<mock_host>(memory));
+  CHECK_FALSE(can_carry_out<pin_only_host>(memory));
+  CHECK(can_carry_out<pin_only_host>(pin));
+  CHECK(can_carry_out<pin_only_host>(cap));
+  CHECK_FALSE(can_carry_out<uncapped_host>(cap));
+  CHECK_FALSE(can_carry_out<uncapped_host>(pin));
+  CHECK(can_carry_out<uncapped_host>(vcpu));
+}
+
+TEST_CASE("the controller drops the steps its backend cannot carry out, with a record, and applies the rest") {
+  pin_only_host host{make_uniform_topology(2, 4, 8_GiB), {.vcpus = 4, .memory = 1_GiB}};
+  const auto g = host.add_guest({.name = "g", .vcpus = 2, .home = node_id{1}, .memory = 1_GiB});
+  const auto t = host.add_task({.name = "vif1.0-q0-guest-rx", .kind = task_kind::net_backend, .guest = g});
+  plan p;
+  p.add(set_task_affinity{t, cpuset::range(4, 8)}, "near the guest");
+  p.add(set_task_memory_node{t, node_id{1}}, "buffers near the guest");
+  p.add(set_task_memory_node{t, node_id{0}}, "changed its mind");
+  p.add(set_vcpu_online{pvm_domain, vcpu_id{3}, false}, "shrink");
+
+  // Applied as is, the plan is refused before anything changes: the backend would fail mid-way.
+  const auto refused = apply_plan(host, host.state(), p);
+  CHECK(refused.failed_step == std::optional<std::size_t>{1});
+  CHECK(refused.error == errc::not_supported);
+  CHECK(host.calls().empty());
+
+  controller ctl{host, fixed_plan_policy{p}};
+  ctl.record_decisions(true);
+  auto round = ctl.step();
+  REQUIRE(round.has_value());
+  CHECK(round->applied.ok());
+  REQUIRE(round->planned.size() == 2);
+  CHECK(std::holds_alternative<set_task_affinity>(round->planned.steps()[0].what));
+  CHECK(std::holds_alternative<set_vcpu_online>(round->planned.steps()[1].what));
+  CHECK(host.state().tasks[0].affinity == cpuset::range(4, 8));
+  CHECK_FALSE(host.state().tasks[0].memory_node.valid());
+  REQUIRE(round->decisions.size() == 1);
+  const decision_record& r = round->decisions.front();
+  CHECK(r.policy == "controller");
+  CHECK(r.subject == "set_task_memory_node steps");
+  CHECK(r.choice == "dropped");
+  CHECK(r.inputs == std::vector<std::pair<std::string, std::string>>{{"backend", "pin_only"}, {"dropped", "2"}});
+
+  // On a backend that can, nothing is dropped.
+  host_fixture f;
+  controller all{f.host, fixed_plan_policy{{}}};
+  plan q;
+  q.add(set_task_memory_node{f.t1, node_id{1}}, "buffers near guest 1");
+  all.policy<0>().p = q;
+  auto kept = all.step();
+  REQUIRE(kept.has_value());
+  CHECK(kept->planned.size() == 1);
+  CHECK(f.host.state().tasks[1].memory_node == node_id{1});
 }

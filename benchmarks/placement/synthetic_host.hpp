@@ -6,7 +6,7 @@
 #pragma once
 
 #include <pvmkit/backend/mock.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/plan.hpp>
 #include <pvmkit/topology/topology.hpp>
 
 #include <cstddef>

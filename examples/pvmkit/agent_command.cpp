@@ -15,8 +15,8 @@
 #include <pvmkit/controller.hpp>
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/json_writer.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
 #include <pvmkit/runtime/registry.hpp>
 #include <pvmkit/topology/topology.hpp>
 #ifdef PVMKIT_HAVE_XEN
@@ -67,37 +67,6 @@ std::string default_state_file(const std::string& uri) {
 
 volatile std::sig_atomic_t stop_requested = 0;
 extern "C" void on_stop(int) { stop_requested = 1; }
-
-// Drops the steps a backend cannot carry out from the plan of the policy it wraps, so one
-// unsupported kind of action does not roll back the whole round. Each dropped step is recorded.
-template <class P>
-class supported_steps_only {
- public:
-  supported_steps_only(P inner, bool task_memory) : inner_(std::move(inner)), task_memory_(task_memory) {}
-  [[nodiscard]] std::string_view name() const noexcept { return inner_.name(); }
-  [[nodiscard]] pvmkit::plan decide(const pvmkit::host_view& view, pvmkit::decision_log& log) {
-    pvmkit::plan all = inner_.decide(view, log);
-    if (task_memory_) return all;
-    pvmkit::plan kept;
-    std::size_t dropped = 0;
-    for (const auto& s : all.steps()) {
-      if (std::holds_alternative<pvmkit::set_task_memory_node>(s.what)) {
-        ++dropped;
-        continue;
-      }
-      kept.add(s.what, s.reason);
-    }
-    if (dropped && log.enabled())
-      log.add({"agent", "set_task_memory_node steps", {{"dropped", std::to_string(dropped)}}, {}, "dropped",
-               "this backend cannot choose the node a pVM task's buffers come from (a PV dom0 sees no NUMA; "
-               "libvirt places a guest's memory per guest)"});
-    return kept;
-  }
-
- private:
-  P inner_;
-  bool task_memory_;
-};
 
 std::string round_line(std::size_t round, std::string_view backend, bool dry_run, const pvmkit::plan& p,
                        const pvmkit::apply_report* report) {
@@ -177,14 +146,10 @@ void report_gone(std::size_t round, const pvmkit::host_view& now, std::map<pvmki
 
 template <pvmkit::Backend B>
 int run_agent(B& backend, const options& o) {
-  constexpr bool task_memory = [] {
-    if constexpr (requires { B::places_task_memory; }) return B::places_task_memory;
-    else return true;
-  }();
-  using placement_t = supported_steps_only<pvmkit::runtime::any_placement_policy>;
-  // Sizing first: placement then sees the vCPUs sizing brings online or takes away.
-  pvmkit::controller<B, pvmkit::runtime::any_sizing_policy, placement_t> ctl{
-      backend, pvmkit::runtime::make_sizing(o.sizing), placement_t{pvmkit::runtime::make_placement(o.placement), task_memory}};
+  // Sizing first: placement then sees the vCPUs sizing brings online or takes away. Steps this
+  // backend cannot carry out are dropped by the controller (backend_traits), with a record.
+  pvmkit::controller<B, pvmkit::runtime::any_sizing_policy, pvmkit::runtime::any_placement_policy> ctl{
+      backend, pvmkit::runtime::make_sizing(o.sizing), pvmkit::runtime::make_placement(o.placement)};
   std::size_t round = 0;
   ctl.on_decision([&](const pvmkit::decision_record& r) {
     const std::string line = pvmkit::to_json_line(r);

@@ -2,15 +2,17 @@
 #pragma once
 
 #include <pvmkit/backend/concepts.hpp>
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/result.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
-#include <pvmkit/policy.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
+#include <pvmkit/model/policy.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <tuple>
 #include <utility>
@@ -29,6 +31,16 @@ struct apply_report {
 
   [[nodiscard]] bool ok() const noexcept { return !failed_step && !error; }
 };
+
+// Whether backend B can carry out `a`: its concepts say which calls it has, backend_traits what
+// they can do. The one place that decides; apply_plan and the controller both ask it.
+template <class B>
+[[nodiscard]] bool can_carry_out(const action& a) noexcept {
+  if (is_cap_action(a)) return CpuCapControl<B>;
+  if (std::holds_alternative<set_task_memory_node>(a)) return TaskPlacement<B> && backend_traits<B>::places_task_memory;
+  if (is_task_action(a)) return TaskPlacement<B>;
+  return true;
+}
 
 namespace detail {
 template <class B>
@@ -68,8 +80,7 @@ apply_report apply_plan(B& backend, const host_view& before, const plan& p) {
   host_view view = before;
   for (std::size_t i = 0; i < steps.size(); ++i) {
     auto inv = inverse(view, steps[i].what);
-    const bool unsupported = (!TaskPlacement<B> && is_task_action(steps[i].what)) ||
-                             (!CpuCapControl<B> && is_cap_action(steps[i].what));
+    const bool unsupported = !can_carry_out<B>(steps[i].what);
     if (!inv || unsupported) {
       report.failed_step = i;
       report.error = make_error_code(unsupported ? errc::not_supported : errc::invalid_argument);
@@ -108,7 +119,9 @@ struct round_report {
 };
 
 // Runs the policies in order; each sees the snapshot as the plans before it would leave it
-// (sizing first, then placement, sees the vCPUs sizing will bring online).
+// (sizing first, then placement, sees the vCPUs sizing will bring online). Steps the backend
+// cannot carry out (can_carry_out) are dropped from each policy's plan, with a decision record,
+// so one unsupported kind of step does not roll back a whole round.
 template <Backend B, Policy... Ps>
 class controller {
  public:
@@ -125,7 +138,7 @@ class controller {
     std::apply(
         [&](auto&... pol) {
           (([&] {
-             plan part = pol.decide(projected, log_);
+             plan part = supported_only(pol.decide(projected, log_));
              projected = project(std::move(projected), part);
              total.append(part);
            }()),
@@ -170,7 +183,8 @@ class controller {
       std::apply(
           [&](auto&... pol) {
             (([&] {
-               if constexpr (GuardedPolicy<std::remove_cvref_t<decltype(pol)>>) round.planned.append(pol.guard(round.before, log_));
+               if constexpr (GuardedPolicy<std::remove_cvref_t<decltype(pol)>>)
+                 round.planned.append(supported_only(pol.guard(round.before, log_)));
              }()),
              ...);
           },
@@ -186,6 +200,28 @@ class controller {
   [[nodiscard]] auto& policy() noexcept { return std::get<I>(policies_); }
 
  private:
+  [[nodiscard]] plan supported_only(plan p) {
+    if (std::all_of(p.steps().begin(), p.steps().end(), [](const plan_step& s) { return can_carry_out<B>(s.what); })) return p;
+    plan kept;
+    std::vector<std::pair<std::string_view, std::size_t>> dropped;  // per kind of action, in order met
+    for (const auto& s : p.steps()) {
+      if (can_carry_out<B>(s.what)) {
+        kept.add(s.what, s.reason);
+        continue;
+      }
+      const std::string_view kind = action_name(s.what);
+      auto it = std::find_if(dropped.begin(), dropped.end(), [&](const auto& d) { return d.first == kind; });
+      if (it == dropped.end()) dropped.emplace_back(kind, 1);
+      else ++it->second;
+    }
+    if (log_.enabled())
+      for (const auto& [kind, n] : dropped)
+        log_.add({"controller", std::string{kind} + " steps",
+                  {{"backend", std::string{backend_traits<B>::name}}, {"dropped", std::to_string(n)}}, {}, "dropped",
+                  "the backend cannot carry them out (see its backend_traits and capabilities)"});
+    return kept;
+  }
+
   B* backend_;
   std::tuple<Ps...> policies_;
   decision_log log_;

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <pvmkit/backend/concepts.hpp>
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/controller.hpp>
 #include <pvmkit/core/clock.hpp>
@@ -13,15 +13,15 @@
 #include <pvmkit/core/json_writer.hpp>
 #include <pvmkit/core/result.hpp>
 #include <pvmkit/core/units.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
-#include <pvmkit/policy.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
+#include <pvmkit/model/policy.hpp>
 #include <pvmkit/topology/topology.hpp>
 #include <pvmkit/placement/closer.hpp>
 #include <pvmkit/placement/concepts.hpp>
 #include <pvmkit/placement/libxl_like.hpp>
 #include <pvmkit/placement/pinned_node0.hpp>
-#include <pvmkit/placement/pvm_layout.hpp>
+#include <pvmkit/model/locality.hpp>
 #include <pvmkit/placement/xen_default.hpp>
 #include <pvmkit/sizing/closer_dynamic.hpp>
 #include <pvmkit/sizing/concepts.hpp>

@@ -362,22 +362,15 @@ TEST_CASE("Closer and closer_dynamic rounds on the test host, read back through 
   proc.irq(40, "0-15");
   kvm_host_backend b = make_kvm_host_backend(test_host(), proc.root());
   test_guest g{b.inner().native_handle(), hostdev};
-  sizing::closer_dynamic sizer;
-  placement::closer placer;
-  decision_log log{false};
-  // One round as the agent runs it: sizing, then placement on the projected view; the steps that
-  // ask for a task's memory node are dropped (libvirt places memory per guest).
+  // One round as the agent runs it: sizing, then placement on the projected view; the controller
+  // drops the steps that ask for a task's memory node (libvirt places memory per guest).
+  controller ctl{b, sizing::closer_dynamic{}, placement::closer{}};
   auto round = [&] {
-    auto before = b.snapshot();
-    REQUIRE(before.has_value());
-    plan all = sizer.decide(*before, log);
-    all.append(placer.decide(project(*before, all), log));
-    plan kept;
-    for (const auto& s : all.steps())
-      if (!std::holds_alternative<set_task_memory_node>(s.what)) kept.add(s.what, s.reason);
-    const auto report = apply_plan(b, *before, kept);
-    CHECK_MESSAGE(report.ok(), "step " << report.failed_step.value_or(0) << ": " << report.error.message());
-    return kept;
+    auto r = ctl.step();
+    REQUIRE(r.has_value());
+    CHECK_MESSAGE(r->applied.ok(), "step " << r->applied.failed_step.value_or(0) << ": " << r->applied.error.message());
+    for (const auto& s : r->planned.steps()) CHECK_FALSE(std::holds_alternative<set_task_memory_node>(s.what));
+    return r->planned;
   };
 
   const plan first = round();

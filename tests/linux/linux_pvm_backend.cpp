@@ -160,7 +160,7 @@ TEST_CASE("task memory: a PV dom0 cannot choose the node, and says so") {
   CHECK(h.b.set_task_memory_node(task_id{irq(53)}, node_id{1}).error() == errc::not_supported);
   CHECK(h.b.set_task_memory_node(task_id{irq(53)}, node_id::invalid()).has_value());
   CHECK(h.b.set_task_memory_node(task_id{irq(98)}, node_id::invalid()).error() == errc::unknown_task);
-  static_assert(!linux_pvm_backend<mock_host>::places_task_memory);
+  static_assert(!backend_traits<linux_pvm_backend<mock_host>>::places_task_memory);
 }
 
 TEST_CASE("a plan over inner and task actions is applied as a transaction") {

@@ -18,7 +18,7 @@ TEST_CASE("xen_default: pVM vCPUs and tasks float over every pCPU, buffers from 
   decision_log log{true};
   const host_view before = host.state();
   const plan p = policy.decide(before, log);
-  CHECK(count_actions(p, 0) == 4);  // every online pVM vCPU unpinned
+  CHECK(count_actions<set_vcpu_affinity>(p) == 4);  // every online pVM vCPU unpinned
   REQUIRE(apply_plan(host, before, p).ok());
   const host_view v = host.state();
   for (const auto& vc : v.pvm.vcpus) CHECK(vc.hard_affinity == v.topo->cpus());

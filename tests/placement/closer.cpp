@@ -1,5 +1,6 @@
 #include "hosts.hpp"
 
+#include <pvmkit/model/locality.hpp>
 #include <pvmkit/placement/closer.hpp>
 
 #include <doctest/doctest.h>
@@ -13,7 +14,7 @@ using namespace pvmkit::test;
 
 namespace {
 
-std::size_t moves(const plan& p) { return count_actions(p, 4); }  // set_task_affinity
+std::size_t moves(const plan& p) { return count_actions<set_task_affinity>(p); }
 
 }  // namespace
 
@@ -105,10 +106,10 @@ TEST_CASE("closer: a guest whose memory is split is served on its majority node"
   const domain_id g = host.add_guest({"split", 2, node_id{0}, {}, {256_MiB, 768_MiB}, false});
   const task_id t = host.add_task({"split-vif", task_kind::net_backend, g, {}, 0.2});
   host_view v = host.state();
-  CHECK(placement::guest_home(*v.topo, v.guests.front()) == node_id{0});  // the backend's word first
+  CHECK(guest_home(*v.topo, v.guests.front()) == node_id{0});  // the backend's word first
   // A backend that cannot report a home node: the node with most of the memory decides.
   for (auto& guest : v.guests) guest.home_node = node_id::invalid();
-  CHECK(placement::guest_home(*v.topo, v.guests.front()) == node_id{1});
+  CHECK(guest_home(*v.topo, v.guests.front()) == node_id{1});
   closer policy;
   decision_log log;
   const host_view after = project(v, policy.decide(v, log));
@@ -203,8 +204,8 @@ TEST_CASE("closer: floating pVM vCPUs are pinned where the demand is, interrupts
   const host_view v = host.state();
   std::size_t on1 = 0;
   for (const auto& vc : v.pvm.vcpus) {
-    REQUIRE(placement::single_node(*v.topo, vc.hard_affinity).valid());
-    on1 += placement::single_node(*v.topo, vc.hard_affinity) == node_id{1} ? 1U : 0U;
+    REQUIRE(node_of(*v.topo, vc.hard_affinity).valid());
+    on1 += node_of(*v.topo, vc.hard_affinity) == node_id{1} ? 1U : 0U;
   }
   // Node 1 needs 1.5 / 0.8 -> 2 vCPUs; the other two go to the uncovered node (0), one each side.
   CHECK(on1 == 3);

@@ -7,7 +7,7 @@
 #include <pvmkit/flipping/numa_local.hpp>
 #include <pvmkit/flipping/page_pool.hpp>
 #include <pvmkit/placement/closer.hpp>
-#include <pvmkit/placement/pvm_layout.hpp>
+#include <pvmkit/model/locality.hpp>
 #include <pvmkit/sizing/closer_dynamic.hpp>
 
 #include <doctest/doctest.h>
@@ -33,7 +33,7 @@ topology knl() {
 }
 
 std::size_t online_on(const host_view& v, node_id n) {
-  placement::pvm_vcpu_layout l;
+  pvm_vcpu_layout l;
   l.build(*v.topo, v.pvm);
   return l.online[n.index()];
 }

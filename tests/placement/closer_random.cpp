@@ -4,6 +4,7 @@
 // not know, offline and floating pVM vCPUs, no pVM vCPU at all. One policy object lives through a
 // sequence of views per seed (new topologies, plans applied, loads changed), so state kept between
 // rounds is exercised too. Seeded: a failure names its seed and round.
+#include <pvmkit/model/locality.hpp>
 #include <pvmkit/placement/closer.hpp>
 
 #include <doctest/doctest.h>

@@ -4,14 +4,16 @@
 
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/controller.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/locality.hpp>
+#include <pvmkit/model/plan.hpp>
 #include <pvmkit/topology/topology.hpp>
 
 #include <doctest/doctest.h>
 
 #include <cstddef>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace pvmkit::test {
@@ -83,9 +85,11 @@ inline node_id task_node(const host_view& v, task_id t) {
   return task ? node_of(*v.topo, task->affinity) : node_id::invalid();
 }
 
-inline std::size_t count_actions(const plan& p, std::size_t variant_index) {
+// Steps of one kind of action, matched by type: count_actions<set_task_affinity>(p).
+template <class Action>
+std::size_t count_actions(const plan& p) {
   std::size_t n = 0;
-  for (const auto& s : p.steps()) n += s.what.index() == variant_index ? 1U : 0U;
+  for (const auto& s : p.steps()) n += std::holds_alternative<Action>(s.what) ? 1U : 0U;
   return n;
 }
 

@@ -1,6 +1,7 @@
 #include "../placement/hosts.hpp"
 
 #include <pvmkit/controller.hpp>
+#include <pvmkit/model/locality.hpp>
 #include <pvmkit/runtime/registry.hpp>
 
 #include <doctest/doctest.h>
@@ -38,7 +39,7 @@ TEST_CASE("controller with policies chosen by name: tasks end on their guest's n
   CHECK(task_node(v, b_irq) == node_id{1});
   CHECK(v.find_task(b)->memory_node == node_id{1});
   // ceil(0.5 / 0.8) = 1 on node 0, ceil(1.25 / 0.8) = 2 on node 1; the other five went offline.
-  placement::pvm_vcpu_layout layout;
+  pvm_vcpu_layout layout;
   layout.build(*v.topo, v.pvm);
   CHECK(layout.online == std::vector<std::size_t>{1, 2});
   CHECK(layout.floating.empty());

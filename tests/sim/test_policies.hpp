@@ -2,10 +2,10 @@
 // are known by hand. Not the library's placement and sizing policies.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
-#include <pvmkit/policy.hpp>
+#include <pvmkit/model/host_view.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
+#include <pvmkit/model/policy.hpp>
 
 #include <cstddef>
 #include <string_view>

@@ -1,6 +1,6 @@
 #include "../placement/hosts.hpp"
 
-#include <pvmkit/placement/pvm_layout.hpp>
+#include <pvmkit/model/locality.hpp>
 #include <pvmkit/sizing/closer_dynamic.hpp>
 
 #include <doctest/doctest.h>
@@ -16,7 +16,7 @@ using sizing::closer_dynamic;
 namespace {
 
 std::size_t online_on(const host_view& v, node_id n) {
-  placement::pvm_vcpu_layout l;
+  pvm_vcpu_layout l;
   l.build(*v.topo, v.pvm);
   return l.online[n.index()];
 }
@@ -52,7 +52,7 @@ TEST_CASE("closer_dynamic: scales up within one period, down one vCPU at a time 
   CHECK(online_on(host.state(), node_id{0}) == 4);
   CHECK(online_on(host.state(), node_id{1}) == 1);
   // The vCPUs brought online are the ones already pinned to node 0 (no affinity change needed).
-  CHECK(count_actions(up, 0) == 0);
+  CHECK(count_actions<set_vcpu_affinity>(up) == 0);
 
   host.set_task_load(busy, 0.5);  // needs 1 vCPU now
   std::vector<std::size_t> seen;
@@ -153,7 +153,7 @@ TEST_CASE("closer_dynamic: moves an offline vCPU to the node that needs it") {
   guest_with_task(host, "h", node_id{1}, 0.1);
   closer_dynamic policy;
   const plan p = apply_round(host, policy);
-  CHECK(count_actions(p, 0) == 3);  // three set_vcpu_affinity moves
+  CHECK(count_actions<set_vcpu_affinity>(p) == 3);  // three set_vcpu_affinity moves
   CHECK(onlined(p) == 3);
   CHECK(online_on(host.state(), node_id{0}) == 4);
   CHECK(online_on(host.state(), node_id{1}) == 1);

@@ -10,7 +10,7 @@
 
 #include <pvmkit/backend/concepts.hpp>
 #include <pvmkit/controller.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/plan.hpp>
 
 #include <doctest/doctest.h>
 

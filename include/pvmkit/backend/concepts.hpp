@@ -3,7 +3,7 @@
 // missing one, not a wall of expressions.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/id_set.hpp>
 #include <pvmkit/core/ids.hpp>
 #include <pvmkit/core/result.hpp>
@@ -115,6 +115,9 @@ struct backend_traits {
   static constexpr bool live = false;
   // The snapshot fills domain_state::memory_per_node.
   static constexpr bool reports_memory_per_node = false;
+  // set_task_memory_node chooses the node a pVM task's buffers come from (a TaskPlacement backend
+  // may only be able to pin tasks). The controller drops the steps a backend cannot carry out.
+  static constexpr bool places_task_memory = false;
 };
 
 }  // namespace pvmkit

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <pvmkit/backend/concepts.hpp>
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/id_set.hpp>
 #include <pvmkit/core/ids.hpp>
@@ -554,6 +554,7 @@ struct backend_traits<mock_host> {
   static constexpr std::string_view name = "mock";
   static constexpr bool live = false;
   static constexpr bool reports_memory_per_node = true;
+  static constexpr bool places_task_memory = true;
 };
 
 static_assert(Backend<mock_host>);

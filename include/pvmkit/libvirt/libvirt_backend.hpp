@@ -19,7 +19,8 @@
 #pragma once
 
 #include <pvmkit/backend/concepts.hpp>
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
+#include <pvmkit/model/locality.hpp>
 #include <pvmkit/core/clock.hpp>
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/id_set.hpp>
@@ -83,8 +84,6 @@ struct libvirt_options {
 
 class libvirt_backend {
  public:
-  static constexpr bool places_task_memory = false;
-
   // Connects. Throws libvirt_unavailable with libvirt's message when the URI cannot be opened.
   explicit libvirt_backend(libvirt_options opts = {}) : opts_(std::move(opts)) {
     if (auto r = connect(); !r) throw libvirt_unavailable("cannot open libvirt at '" + display_uri() + "': " + r.error().message());
@@ -570,7 +569,7 @@ class libvirt_backend {
     auto nodes = read_numatune(dom, topo);
     if (!nodes) return unexpected{nodes.error()};
     d.node_affinity = *nodes;
-    d.home_node = home_node_of(d, topo);
+    d.home_node = declared_home(topo, d);
     return d;
   }
 
@@ -636,15 +635,6 @@ class libvirt_backend {
     const domain_id d{static_cast<domain_id::rep>((v >> 8) & 0xffffffffU)};
     if (d == pvm_domain) return std::nullopt;
     return std::pair{d, static_cast<std::uint32_t>(v & 0xffU)};
-  }
-
-  // Where a guest lives: its numatune when that is one node, else the one node all its vCPUs are
-  // pinned to.
-  static node_id home_node_of(const domain_state& d, const pvmkit::topology& topo) {
-    if (d.node_affinity.size() == 1) return *d.node_affinity.first();
-    cpuset hard;
-    for (const auto& v : d.vcpus) hard |= v.hard_affinity;
-    return node_of(topo, hard);
   }
 
   // ---- the pVM: the reservation ---------------------------------------------------------------
@@ -788,6 +778,8 @@ struct backend_traits<libvirt_backend> {
   static constexpr std::string_view name = "libvirt";
   static constexpr bool live = true;
   static constexpr bool reports_memory_per_node = false;
+  // libvirt places a guest's memory per guest (numatune), not per host thread.
+  static constexpr bool places_task_memory = false;
 };
 
 static_assert(Backend<libvirt_backend>);

@@ -13,7 +13,7 @@
 //                "vfio-intx(...)": vfio-pci's names for a passed-through device's vectors
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/ids.hpp>
 #include <pvmkit/core/result.hpp>
 #include <pvmkit/linux/pvm_tasks.hpp>

@@ -15,7 +15,7 @@
 #pragma once
 
 #include <pvmkit/backend/concepts.hpp>
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/clock.hpp>
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/id_set.hpp>
@@ -66,9 +66,6 @@ namespace pvmkit {
 template <Backend Inner>
 class linux_pvm_backend {
  public:
-  // set_task_memory_node can only clear the request (see there): callers drop such steps.
-  static constexpr bool places_task_memory = false;
-
   explicit linux_pvm_backend(Inner inner, std::filesystem::path proc_root = "/proc")
       : inner_(std::move(inner)), root_(std::move(proc_root)) {}
 
@@ -243,6 +240,8 @@ struct backend_traits<linux_pvm_backend<Inner>> {
   static constexpr std::string_view name = "linux_pvm";
   static constexpr bool live = backend_traits<Inner>::live;
   static constexpr bool reports_memory_per_node = backend_traits<Inner>::reports_memory_per_node;
+  // set_task_memory_node can only clear a request (see there): a PV dom0 sees no NUMA.
+  static constexpr bool places_task_memory = false;
 };
 
 }  // namespace pvmkit

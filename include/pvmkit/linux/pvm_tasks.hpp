@@ -11,7 +11,7 @@
 //                     and blkif-backend (see infer_block_irq_guests) in /proc/interrupts
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/id_set.hpp>
 #include <pvmkit/core/ids.hpp>
 

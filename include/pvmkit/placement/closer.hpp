@@ -4,7 +4,7 @@
 //
 // A node is a candidate when it has online pVM vCPUs and room for the task:
 //     load(n) + task load <= min(online pVM vCPUs on n, CPUs its guests leave) * target_utilisation
-// (a guest's own compute takes its node's CPUs first: placement::free_cpus_by_node). A node whose
+// (a guest's own compute takes its node's CPUs first: free_cpus_by_node). A node whose
 // pVM vCPUs already cover every CPU its guests leave is full: sizing cannot grow it, so headroom
 // there would only push its guests' work to remote nodes. A full node therefore takes its own
 // guests' work up to full_utilisation of its cores, keeps what it holds up to saturation, and
@@ -38,13 +38,13 @@
 // between rounds) and falls back to a full decide() when it can tell they are not.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/ids.hpp>
-#include <pvmkit/decision.hpp>
+#include <pvmkit/model/decision.hpp>
 #include <pvmkit/placement/concepts.hpp>
-#include <pvmkit/placement/pvm_layout.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/locality.hpp>
+#include <pvmkit/model/plan.hpp>
 #include <pvmkit/topology/topology.hpp>
 
 #include <algorithm>
@@ -539,7 +539,7 @@ class closer {
       exact = true;
       return n;
     }
-    return single_node(*topo_, t.affinity);
+    return node_of(*topo_, t.affinity);
   }
 
 

@@ -2,11 +2,11 @@
 // backend task is pinned to, and which node its buffers come from).
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/ids.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
-#include <pvmkit/policy.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
+#include <pvmkit/model/policy.hpp>
 
 #include <concepts>
 #include <string_view>

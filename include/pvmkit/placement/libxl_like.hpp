@@ -1,6 +1,7 @@
 // A guest-placement scorer in the manner of libxl's automatic NUMA placement, for comparisons: it
 // answers "on which nodes would the toolstack put a new guest?", not where pVM tasks run, so it
-// is deliberately not a Policy over pVM tasks (the simulator uses it to lay out guests).
+// is deliberately not a Policy over pVM tasks. A toolstack placing a new guest can call it;
+// tests/placement/libxl_like.cpp checks its choices against libxl's documented order.
 //
 // Candidates are node sets. A candidate fits when its free memory covers the guest's memory and
 // it has at least as many CPUs as the guest has vCPUs. Among fitting candidates the order is:
@@ -12,10 +13,10 @@
 // when no candidate of fewer nodes fits, and at most options::max_candidates sets are scored.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/id_set.hpp>
 #include <pvmkit/core/units.hpp>
-#include <pvmkit/decision.hpp>
+#include <pvmkit/model/decision.hpp>
 #include <pvmkit/placement/concepts.hpp>
 #include <pvmkit/topology/topology.hpp>
 

@@ -2,10 +2,10 @@
 // online pVM vCPU and every backend task is pinned to node 0's CPUs, buffers come from node 0.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
-#include <pvmkit/decision.hpp>
+#include <pvmkit/model/host_view.hpp>
+#include <pvmkit/model/decision.hpp>
 #include <pvmkit/placement/concepts.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/plan.hpp>
 
 #include <string>
 #include <string_view>

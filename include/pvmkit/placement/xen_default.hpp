@@ -2,10 +2,10 @@
 // off), backend threads are unbound, and buffers come from wherever the allocator finds pages.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
-#include <pvmkit/decision.hpp>
+#include <pvmkit/model/host_view.hpp>
+#include <pvmkit/model/decision.hpp>
 #include <pvmkit/placement/concepts.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/plan.hpp>
 
 #include <string>
 #include <string_view>

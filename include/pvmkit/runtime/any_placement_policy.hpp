@@ -2,11 +2,11 @@
 // hand-written type erasure over an internal virtual model; copies clone the policy, state and all.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/ids.hpp>
-#include <pvmkit/decision.hpp>
+#include <pvmkit/model/decision.hpp>
 #include <pvmkit/placement/concepts.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/plan.hpp>
 
 #include <cassert>
 #include <concepts>

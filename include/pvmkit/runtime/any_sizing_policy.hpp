@@ -1,9 +1,9 @@
 // any_sizing_policy: one sizing policy chosen at run time. Same shape as any_placement_policy.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/host_view.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
 #include <pvmkit/sizing/concepts.hpp>
 
 #include <cassert>

@@ -13,7 +13,7 @@
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/controller.hpp>
 #include <pvmkit/core/id_set.hpp>
-#include <pvmkit/policy.hpp>
+#include <pvmkit/model/policy.hpp>
 #include <pvmkit/sim/model.hpp>
 #include <pvmkit/sim/scenario.hpp>
 #include <pvmkit/sim/workload.hpp>

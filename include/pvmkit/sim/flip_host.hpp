@@ -8,7 +8,7 @@
 #pragma once
 
 #include <pvmkit/backend/concepts.hpp>
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/ids.hpp>
 #include <pvmkit/core/result.hpp>

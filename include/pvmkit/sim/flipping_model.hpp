@@ -319,7 +319,7 @@ flip_report run_flipping_with(const flip_scenario& s, P policy) {
   throw config_error("unknown flipping policy '" + std::string{policy} + "' (known: " + names + ")");
 }
 
-// ---- what a user should pick, and the targets -------------------------------------------
+// ---- what a user should pick, and the flipping targets --------------------------------------------
 
 // A policy keeps a guest's memory where it was while flipping moves less than this share of it
 // to remote nodes over the run (the targets' 1 %).

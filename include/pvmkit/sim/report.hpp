@@ -2,6 +2,7 @@
 // time series and an SVG plot. Every output says the figures are modelled.
 #pragma once
 
+#include <pvmkit/core/text_table.hpp>
 #include <pvmkit/core/json_writer.hpp>
 #include <pvmkit/core/utf8.hpp>
 #include <pvmkit/sim/engine.hpp>
@@ -65,10 +66,9 @@ struct column {
   for (const auto& r : runs)
     if (r.oracle) oracle = &r;
   const auto cols = detail::table_columns(oracle);
-  std::vector<std::vector<std::string>> cells;
   std::vector<std::string> head{"placement + sizing"};
   for (const auto& c : cols) head.push_back(c.title);
-  cells.push_back(head);
+  text_table table{std::move(head)};
   std::vector<std::string> best(cols.size());
   for (std::size_t j = 0; j < cols.size(); ++j) {
     std::optional<double> b;
@@ -85,33 +85,18 @@ struct column {
       const std::string v = detail::fixed(cols[j].get(r), cols[j].decimals);
       line.push_back(v + (!r.oracle && v == best[j] ? "*" : " "));
     }
-    cells.push_back(line);
+    table.add(std::move(line));
   };
   for (const auto& r : runs)
     if (!r.oracle) row(r);
   if (oracle) row(*oracle);
-  std::vector<std::size_t> width(head.size(), 0);
-  for (const auto& l : cells)
-    for (std::size_t j = 0; j < l.size(); ++j) width[j] = std::max(width[j], l[j].size());
   std::string out;
   out += "pvmkit simulate: scenario '" + s.name + "', " + detail::fixed(s.duration_s, 0) + " s, tick " +
          detail::fixed(s.tick_s * 1000, 0) + " ms, control every " + detail::fixed(s.control_period_s, 1) + " s, " +
          std::to_string(s.guests.size()) + " guests on " + std::to_string(s.host.nodes) + " nodes x " +
          std::to_string(s.host.cpus_per_node) + " CPUs\n";
   out += std::string{modelled_note} + "\n\n";
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    for (std::size_t j = 0; j < cells[i].size(); ++j) {
-      const auto pad = width[j] - cells[i][j].size();
-      if (j == 0) out += cells[i][j] + std::string(pad, ' ');
-      else out += "  " + std::string(pad, ' ') + cells[i][j];
-    }
-    out += '\n';
-    if (i == 0) {
-      std::size_t total = 0;
-      for (auto w : width) total += w + 2;
-      out += std::string(total - 2, '-') + '\n';
-    }
-  }
+  out += table.render();
   out += "\n* best among the policies. served = I/O served / demanded, weighted by each request's local pVM cost;\n"
          "delay = queueing delay (mean and p99 over ticks); cores held = CPU time the pVM may take at any moment\n"
          "(its vCPUs on the CPUs its guests leave, within its cap; the oracle holds what it uses); cores used = pVM\n"

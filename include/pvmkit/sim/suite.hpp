@@ -3,6 +3,7 @@
 // figure is modelled.
 #pragma once
 
+#include <pvmkit/core/text_table.hpp>
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/json_writer.hpp>
 #include <pvmkit/sim/engine.hpp>
@@ -54,8 +55,8 @@ struct suite_entry {
 
 // One row per scenario and run: the figures a user compares across scenarios.
 [[nodiscard]] inline std::string format_suite_summary(const std::vector<suite_entry>& suite) {
-  std::vector<std::vector<std::string>> cells{
-      {"scenario", "placement + sizing", "served %", "of oracle %", "remote work %", "cores held", "p99 ms", "task moves"}};
+  text_table table{{"scenario", "placement + sizing", "served %", "of oracle %", "remote work %", "cores held", "p99 ms", "task moves"},
+                   {0, 1}};
   std::size_t checked = 0, met = 0;
   for (const auto& e : suite) {
     const run_result* oracle = nullptr;
@@ -65,32 +66,16 @@ struct suite_entry {
       const double of = oracle && oracle->served_work > 0 ? 100.0 * r.served_work / oracle->served_work : 100.0;
       std::string label = r.label;
       if (e.targets && r.label == e.targets->policy) label += e.met() ? " [targets met]" : " [targets NOT met]";
-      cells.push_back({e.file, label, detail::fixed(r.served_pct, 2), detail::fixed(of, 2), detail::fixed(100.0 * r.remote_work_share, 1),
-                       detail::fixed(r.cores_held_mean, 2), detail::fixed(r.delay_p99_ms, 3),
-                       detail::fixed(static_cast<double>(r.task_moves), 0)});
+      table.add({e.file, label, detail::fixed(r.served_pct, 2), detail::fixed(of, 2), detail::fixed(100.0 * r.remote_work_share, 1),
+                 detail::fixed(r.cores_held_mean, 2), detail::fixed(r.delay_p99_ms, 3), detail::fixed(static_cast<double>(r.task_moves), 0)});
     }
     if (e.targets || !e.flips.empty()) {
       ++checked;
       met += e.met() ? 1U : 0U;
     }
   }
-  std::vector<std::size_t> width(cells.front().size(), 0);
-  for (const auto& l : cells)
-    for (std::size_t j = 0; j < l.size(); ++j) width[j] = std::max(width[j], l[j].size());
   std::string out = "Suite summary: " + std::to_string(suite.size()) + " scenarios. " + modelled_note + "\n\n";
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    for (std::size_t j = 0; j < cells[i].size(); ++j) {
-      const auto pad = width[j] - cells[i][j].size();
-      if (j < 2) out += (j ? "  " : "") + cells[i][j] + std::string(pad, ' ');
-      else out += "  " + std::string(pad, ' ') + cells[i][j];
-    }
-    out += '\n';
-    if (i == 0) {
-      std::size_t total = 0;
-      for (auto w : width) total += w + 2;
-      out += std::string(total - 2, '-') + '\n';
-    }
-  }
+  out += table.render();
   if (checked) out += "\nTargets met on " + std::to_string(met) + " of " + std::to_string(checked) + " scenarios.\n";
   return out;
 }
@@ -98,8 +83,9 @@ struct suite_entry {
 // One row per scenario: the judged pair against the oracle and the best baseline (by served work),
 // the figures the targets are about.
 [[nodiscard]] inline std::string format_suite_verdict(const std::vector<suite_entry>& suite) {
-  std::vector<std::vector<std::string>> cells{{"scenario", "served % of oracle", "best baseline", "remote % (oracle)",
-                                               "cores held (oracle)", "p99 ms", "moves", "targets"}};
+  text_table table{{"scenario", "served % of oracle", "best baseline", "remote % (oracle)", "cores held (oracle)", "p99 ms",
+                    "moves", "targets"},
+                   {0, 2, 7}};
   for (const auto& e : suite) {
     if (!e.targets) continue;
     const run_result *oracle = nullptr, *mine = nullptr, *best = nullptr;
@@ -111,30 +97,12 @@ struct suite_entry {
     for (const auto& r : e.runs)
       if (!r.oracle && &r != mine && (!best || r.served_work > best->served_work)) best = &r;
     auto of = [&](const run_result& r) { return oracle->served_work > 0 ? 100.0 * r.served_work / oracle->served_work : 100.0; };
-    cells.push_back({e.file, detail::fixed(of(*mine), 2), best ? detail::fixed(of(*best), 2) + " " + best->label : "-",
+    table.add({e.file, detail::fixed(of(*mine), 2), best ? detail::fixed(of(*best), 2) + " " + best->label : "-",
                      detail::fixed(100.0 * mine->remote_work_share, 1) + " (" + detail::fixed(100.0 * oracle->remote_work_share, 1) + ")",
                      detail::fixed(mine->cores_held_mean, 2) + " (" + detail::fixed(oracle->cores_held_mean, 2) + ")",
                      detail::fixed(mine->delay_p99_ms, 3), std::to_string(mine->task_moves), e.met() ? "met" : "NOT met"});
   }
-  std::vector<std::size_t> width(cells.front().size(), 0);
-  for (const auto& l : cells)
-    for (std::size_t j = 0; j < l.size(); ++j) width[j] = std::max(width[j], l[j].size());
-  std::string out;
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    for (std::size_t j = 0; j < cells[i].size(); ++j) {
-      const bool left = j == 0 || j == 2 || j == 7;
-      const auto pad = std::string(width[j] - cells[i][j].size(), ' ');
-      out += (j ? "  " : "") + (left ? cells[i][j] + pad : pad + cells[i][j]);
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    out += '\n';
-    if (i == 0) {
-      std::size_t total = 0;
-      for (auto w : width) total += w + 2;
-      out += std::string(total - 2, '-') + '\n';
-    }
-  }
-  return out;
+  return table.render();
 }
 
 [[nodiscard]] inline std::string suite_summary_csv(const std::vector<suite_entry>& suite) {

@@ -14,7 +14,7 @@
 //     planned(n) = kept(n) + spilled in(n) + excess left(n)
 //     needed(n)  = ceil(planned(n) / target_utilisation)
 //     wanted(n)  = min(ceiling(n), limit(n), max(needed(n), floor(n)))
-// free(n)    = the node's CPUs less what its guests' own vCPUs use (placement::free_cpus_by_node);
+// free(n)    = the node's CPUs less what its guests' own vCPUs use (free_cpus_by_node);
 // limit(n)   = ceil(free(n)), at least 1: a vCPU beyond the free CPUs only contends with guests;
 // floor(n)   = min_vcpus_per_node if n homes a guest, and never below what the tasks running on n
 //              now need (ceil of their load, at least 1) so they are not starved before placement
@@ -43,13 +43,13 @@
 // which unpins them again, the two fight every period.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/id_set.hpp>
 #include <pvmkit/core/units.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/placement/pvm_layout.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/locality.hpp>
+#include <pvmkit/model/plan.hpp>
 #include <pvmkit/sizing/concepts.hpp>
 #include <pvmkit/topology/topology.hpp>
 
@@ -124,7 +124,7 @@ class closer_dynamic {
     const std::size_t n_nodes = topo.node_count();
     low_.resize(n_nodes, 0);
     measure(view);
-    placement::pvm_vcpu_layout layout;
+    pvm_vcpu_layout layout;
     layout.build(topo, view.pvm);
 
     const bool capped = opts_.cap_utilisation > 0 && view.pvm.cpu_cap.has_value();
@@ -217,7 +217,7 @@ class closer_dynamic {
 
   // Where each node's work goes: home while the node has room, the excess to the nearest nodes
   // with room left (largest excess first), the rest stays home.
-  void spill(const topology& topo, const placement::pvm_vcpu_layout& layout) {
+  void spill(const topology& topo, const pvm_vcpu_layout& layout) {
     const std::size_t n_nodes = topo.node_count();
     ceiling_.assign(n_nodes, 0);
     planned_.assign(n_nodes, 0.0);
@@ -261,7 +261,7 @@ class closer_dynamic {
   void measure(const host_view& view) {
     const topology& topo = *view.topo;
     const std::size_t n_nodes = topo.node_count();
-    placement::free_cpus_by_node(topo, view.guests, free_);
+    free_cpus_by_node(topo, view.guests, free_);
     demand_.assign(n_nodes, 0.0);
     running_load_.assign(n_nodes, 0.0);
     running_tasks_.assign(n_nodes, 0);
@@ -272,12 +272,12 @@ class closer_dynamic {
     has_tasks_.assign(home_.size(), false);
     for (const auto& g : view.guests) {
       if (!g.id.valid()) continue;
-      const node_id h = topo.nearest_cpu_node(placement::guest_home(topo, g));  // a memory-only home's work runs next door
+      const node_id h = topo.nearest_cpu_node(guest_home(topo, g));  // a memory-only home's work runs next door
       home_[g.id.index()] = h;
       ++guests_on_[h.index()];
     }
     for (const auto& t : view.tasks) {
-      const node_id running = placement::single_node(topo, t.affinity);
+      const node_id running = node_of(topo, t.affinity);
       node_id n = t.guest.valid() && t.guest.index() < home_.size() ? home_[t.guest.index()] : node_id::invalid();
       if (n.valid()) {
         has_tasks_[t.guest.index()] = true;
@@ -298,7 +298,7 @@ class closer_dynamic {
       if (g.id.valid() && !has_tasks_[g.id.index()]) demand_[home_[g.id.index()].index()] += g.io.pvm_cores;
   }
 
-  void realise(const host_view& view, const placement::pvm_vcpu_layout& layout, const std::vector<std::size_t>& target,
+  void realise(const host_view& view, const pvm_vcpu_layout& layout, const std::vector<std::size_t>& target,
                plan& p, decision_log& log) {
     const topology& topo = *view.topo;
     const std::size_t n_nodes = topo.node_count();
@@ -306,7 +306,7 @@ class closer_dynamic {
     std::vector<std::vector<vcpu_id>> online_on(n_nodes), offline_on(n_nodes);
     std::vector<vcpu_id> floating_offline;
     for (const auto& v : view.pvm.vcpus) {
-      const node_id n = placement::single_node(topo, v.hard_affinity);
+      const node_id n = node_of(topo, v.hard_affinity);
       if (v.online) {
         if (n.valid()) online_on[n.index()].push_back(v.id);
       } else if (n.valid()) {

@@ -2,7 +2,7 @@
 // target, node affinity of its memory).
 #pragma once
 
-#include <pvmkit/policy.hpp>
+#include <pvmkit/model/policy.hpp>
 
 #include <concepts>
 #include <string_view>

@@ -1,11 +1,11 @@
 // Baseline: a pVM sized by hand (dom0_max_vcpus=N dom0_mem=M), never changed afterwards.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/units.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
 #include <pvmkit/sizing/concepts.hpp>
 #include <pvmkit/sizing/static_size.hpp>
 

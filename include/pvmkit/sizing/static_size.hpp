@@ -2,10 +2,10 @@
 // emitting only what differs from the view, so a settled host gets an empty plan.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/units.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
 
 #include <algorithm>
 #include <cstddef>

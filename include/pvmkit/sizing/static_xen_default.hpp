@@ -1,14 +1,14 @@
 // Baseline: Xen's default dom0 size when dom0_max_vcpus / dom0_mem are not given: one vCPU per
 // pCPU, and all host memory less min(1/16 of it, 128 MiB), the reserve Xen keeps for itself
-// (as the issue states the rule; Xen's dom0_build computes the reserve from total pages). Once
+// (the rule as Xen's command-line documentation gives it; Xen's dom0_build computes the reserve from total pages). Once
 // guests run, xl's autoballoon has shrunk dom0 by the memory it gave them, so the steady size is
 // that boot size less the guests' memory.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/units.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
 #include <pvmkit/sizing/concepts.hpp>
 #include <pvmkit/sizing/static_size.hpp>
 #include <pvmkit/topology/topology.hpp>

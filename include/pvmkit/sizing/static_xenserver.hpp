@@ -1,11 +1,11 @@
-// Baseline: XenServer's (Citrix Hypervisor's) dom0 size, as the issue states it: memory
+// Baseline: XenServer's (Citrix Hypervisor's) dom0 size, as XenServer documents it: memory
 // min(1 GiB + 5 % of host RAM, 8 GiB) and at most 16 vCPUs (fewer on hosts with fewer pCPUs).
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/units.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
 #include <pvmkit/sizing/concepts.hpp>
 #include <pvmkit/sizing/static_size.hpp>
 #include <pvmkit/topology/topology.hpp>

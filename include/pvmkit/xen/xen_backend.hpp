@@ -9,7 +9,8 @@
 #pragma once
 
 #include <pvmkit/backend/concepts.hpp>
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
+#include <pvmkit/model/locality.hpp>
 #include <pvmkit/core/clock.hpp>
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/id_set.hpp>
@@ -441,22 +442,10 @@ class xen_backend {
     }
     // libxl exposes no per-node page counts for a domain (only `xl debug-keys u` prints them to
     // the console ring), so memory_per_node stays empty: backend_traits says so.
-    if (d.id != pvm_domain) d.home_node = home_node_of(d, topo);
+    if (d.id != pvm_domain) d.home_node = declared_home(topo, d);
     return d;
   }
 
-  // Where a guest lives: its node affinity when that is one node (Xen allocates its memory
-  // there), else the one node all its vCPUs are pinned to (hard, then soft affinity).
-  static node_id home_node_of(const domain_state& d, const pvmkit::topology& topo) {
-    if (d.node_affinity.size() == 1) return *d.node_affinity.first();
-    cpuset hard, soft;
-    for (const auto& v : d.vcpus) {
-      hard |= v.hard_affinity;
-      soft |= v.soft_affinity;
-    }
-    if (node_id n = node_of(topo, hard); n.valid()) return n;
-    return node_of(topo, soft);
-  }
 
   static constexpr signed char no_request = -1;
   // Per domain and vCPU: 1 / 0 = asked online / offline and not yet seen done; no_request = none.
@@ -472,6 +461,7 @@ struct backend_traits<xen_backend> {
   static constexpr std::string_view name = "xen";
   static constexpr bool live = true;
   static constexpr bool reports_memory_per_node = false;
+  static constexpr bool places_task_memory = false;  // not a TaskPlacement backend
 };
 
 static_assert(Backend<xen_backend>);

@@ -1,4 +1,4 @@
-#include <pvmkit/decision.hpp>
+#include <pvmkit/model/decision.hpp>
 
 #include <doctest/doctest.h>
 

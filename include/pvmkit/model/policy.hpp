@@ -2,9 +2,9 @@
 // a snapshot into a plan. It never talks to a backend.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
-#include <pvmkit/decision.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/host_view.hpp>
+#include <pvmkit/model/decision.hpp>
+#include <pvmkit/model/plan.hpp>
 
 #include <concepts>
 #include <string_view>

@@ -2,7 +2,7 @@
 // Pure data: it can be printed, projected onto a snapshot, inverted, and applied by a controller.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/core/id_set.hpp>
 #include <pvmkit/core/ids.hpp>
 #include <pvmkit/core/json_writer.hpp>

@@ -117,28 +117,4 @@ struct host_view {
   }
 };
 
-// The node a set of pCPUs lies in, if it lies in exactly one; a vCPU or task pinned this way is
-// "on" that node.
-[[nodiscard]] inline node_id node_of(const topology& topo, const cpuset& cpus) noexcept {
-  node_id found = node_id::invalid();
-  for (cpu_id c : cpus) {
-    const node_id n = topo.node_of(c);
-    if (!n.valid() || (found.valid() && n != found)) return node_id::invalid();
-    found = n;
-  }
-  return found;
-}
-
-// The node with the most of a domain's memory; ties go to the lower node id.
-[[nodiscard]] inline node_id majority_node(const std::vector<bytes>& memory_per_node) noexcept {
-  node_id best = node_id::invalid();
-  bytes most;
-  for (std::size_t i = 0; i < memory_per_node.size(); ++i)
-    if (!best.valid() || memory_per_node[i] > most) {
-      best = node_id{static_cast<node_id::rep>(i)};
-      most = memory_per_node[i];
-    }
-  return best;
-}
-
 }  // namespace pvmkit

@@ -1,10 +1,11 @@
-// Shared helpers of the placement and sizing families: where a guest lives, where a set of CPUs
-// lies, and how the pVM's vCPUs are spread over the nodes right now.
+// Where things live: the one place that answers "which node is this set of CPUs, this guest, this
+// pVM vCPU on". Policies, backends and the simulator all ask here, so they cannot disagree.
 #pragma once
 
-#include <pvmkit/backend/host_view.hpp>
 #include <pvmkit/core/id_set.hpp>
 #include <pvmkit/core/ids.hpp>
+#include <pvmkit/core/units.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/topology/topology.hpp>
 
 #include <algorithm>
@@ -12,26 +13,51 @@
 #include <string>
 #include <vector>
 
-namespace pvmkit::placement {
+namespace pvmkit {
 
-// The node a set of CPUs lies in, or invalid when it spans nodes or is empty. Checks the first
-// CPU's node and then set equality/inclusion, so a set that exactly matches a node costs no
-// allocation (the common case on a placed host).
-[[nodiscard]] inline node_id single_node(const topology& topo, const cpuset& cpus) {
+// The node a set of CPUs lies in, or invalid when it spans nodes or is empty; a vCPU or task
+// pinned this way is "on" that node. Checks the first and last CPUs' nodes, then inclusion, so a
+// set that matches a node (the common case on a placed host) costs no allocation.
+[[nodiscard]] inline node_id node_of(const topology& topo, const cpuset& cpus) {
   const auto first = cpus.first();
   if (!first) return node_id::invalid();
   const node_id n = topo.node_of(*first);
   if (!n.valid()) return node_id::invalid();
-  // A set whose last CPU is on another node spans nodes: decided without building a temporary.
   if (topo.node_of(cpu_id{static_cast<cpu_id::rep>(cpus.extent() - 1)}) != n) return node_id::invalid();
   const cpuset& node_cpus = topo.node(n).cpus;
   if (cpus == node_cpus || cpus.is_subset_of(node_cpus)) return n;
   return node_id::invalid();
 }
 
-// A guest's home: the backend's home_node when it reports one, else the node with most of its
-// memory (a guest whose memory is split is served where most of it is), else the node its vCPUs
-// are pinned to, else node 0.
+// The node with the most of a domain's memory; ties go to the lower node id.
+[[nodiscard]] inline node_id majority_node(const std::vector<bytes>& memory_per_node) noexcept {
+  node_id best = node_id::invalid();
+  bytes most;
+  for (std::size_t i = 0; i < memory_per_node.size(); ++i)
+    if (!best.valid() || memory_per_node[i] > most) {
+      best = node_id{static_cast<node_id::rep>(i)};
+      most = memory_per_node[i];
+    }
+  return best;
+}
+
+// The home a hypervisor's configuration declares (what a backend reports as home_node): the node
+// affinity when it is one node (Xen and libvirt's numatune allocate memory there), else the one
+// node all its vCPUs are hard-pinned to, else soft-pinned to; invalid when nothing says.
+[[nodiscard]] inline node_id declared_home(const topology& topo, const domain_state& d) {
+  if (d.node_affinity.size() == 1) return *d.node_affinity.first();
+  cpuset hard, soft;
+  for (const auto& v : d.vcpus) {
+    hard |= v.hard_affinity;
+    soft |= v.soft_affinity;
+  }
+  if (const node_id n = node_of(topo, hard); n.valid()) return n;
+  return node_of(topo, soft);
+}
+
+// A guest's home as policies use it: the backend's home_node when it reports one, else the node
+// with most of its memory (a guest whose memory is split is served where most of it is), else the
+// node its vCPUs are pinned to, else node 0.
 [[nodiscard]] inline node_id guest_home(const topology& topo, const domain_state& g) {
   if (g.home_node.valid() && topo.has_node(g.home_node)) return g.home_node;
   if (g.memory().count() > 0) {
@@ -39,7 +65,7 @@ namespace pvmkit::placement {
     if (m.valid() && topo.has_node(m)) return m;
   }
   for (const auto& v : g.vcpus) {
-    const node_id n = single_node(topo, v.hard_affinity);
+    const node_id n = node_of(topo, v.hard_affinity);
     if (n.valid()) return n;
   }
   return node_id{0};
@@ -57,14 +83,13 @@ struct pvm_vcpu_layout {
     online.assign(n, 0);
     cpus.assign(n, cpuset{});
     floating.clear();
-    // vCPUs pinned per node are usually pinned to the whole node, in runs of the same node: a set
-    // equal to the previous vCPU's node's (non-empty) CPU set lies in that node, so
-    // single_node() is needed only for the others.
+    // vCPUs pinned per node usually come in runs pinned to the same whole node: a set equal to
+    // the previous vCPU's node's CPUs lies in that node without asking node_of().
     node_id last = node_id::invalid();
     for (const auto& v : pvm.vcpus) {
       if (!v.online) continue;
       const bool same = last.valid() && v.hard_affinity == topo.node(last).cpus && !v.hard_affinity.empty();
-      const node_id node = same ? last : single_node(topo, v.hard_affinity);
+      const node_id node = same ? last : node_of(topo, v.hard_affinity);
       last = node;
       if (!node.valid()) {
         floating.push_back(v.id);
@@ -91,4 +116,4 @@ inline void free_cpus_by_node(const topology& topo, const std::vector<domain_sta
   return n.valid() ? "node " + std::to_string(n.value()) : std::string{"none"};
 }
 
-}  // namespace pvmkit::placement
+}  // namespace pvmkit

@@ -1,5 +1,5 @@
 #include <pvmkit/backend/mock.hpp>
-#include <pvmkit/plan.hpp>
+#include <pvmkit/model/plan.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,0 +1,2 @@
+// A fixture for the include-direction test (a model header core must not include).
+#pragma once
