@@ -33,6 +33,9 @@ echo "=== scenario suite, targets checked ($(( $(date +%s) - start )) s)"
 build/ci-gcc/examples/pvmkit/pvmkit simulate --suite examples/scenarios --check-targets > build/ci-gcc/suite.txt
 sed -n '/against the oracle and the best baseline/,$p' build/ci-gcc/suite.txt
 
+echo "=== fuzzers, ${PVMKIT_FUZZ_SECONDS:-20} s each ($(( $(date +%s) - start )) s)"
+bash scripts/fuzz.sh
+
 if [ "${PVMKIT_SKIP_LIBVIRT:-0}" = 1 ]; then
   echo "=== real-libvirtd harness skipped (PVMKIT_SKIP_LIBVIRT=1)"
 else
