@@ -97,7 +97,7 @@ using trace_loader = std::function<std::shared_ptr<const io_trace>(const std::st
     optional_field(w, "on_probability", [&](const field& f) { b.on_probability = f.number(0, 1); });
     optional_field(w, "slot_s", [&](const field& f) { b.slot_s = span_s(f); });
     detail::check_peak(w, b.base, std::max(1.0, b.peak), "peak");
-    b.seed = detail::mix64(seed ^ detail::mix64(guest_index + 1));
+    b.seed = mix64(seed ^ mix64(guest_index + 1));
     return b;
   }
   if (kind == "diurnal") {
