@@ -58,14 +58,14 @@ struct column {
 
 }  // namespace detail
 
-// One row per run, oracle last; '*' marks the best value of each column among the policies (the
-// oracle is the reference, not a contender). Ties all get the mark.
 // How a KVM host's table says so ("" on Xen).
 [[nodiscard]] inline std::string kvm_host_note(const scenario& s) {
   if (s.pvm.kind != host_kind::kvm) return {};
   return std::string{", KVM host (pVM work on host CPUs reserved for it"} + (s.pvm.cgroup_v2 ? "; cgroup v2 cap)" : "; no cap)");
 }
 
+// One row per run, oracle last; '*' marks the best value of each column among the policies (the
+// oracle is the reference, not a contender). Ties all get the mark.
 [[nodiscard]] inline std::string format_table(const scenario& s, const std::vector<run_result>& runs) {
   const run_result* oracle = nullptr;
   for (const auto& r : runs)
