@@ -2,6 +2,7 @@
 // where the answer is known by hand, whole runs of the KVM operators' baselines and Closer on the
 // same work, and the scenario field. Every figure is modelled.
 #include "config_errors.hpp"
+#include "test_hosts.hpp"
 
 #include <pvmkit/placement/closer.hpp>
 #include <pvmkit/placement/nova_isolate.hpp>
@@ -38,19 +39,10 @@ double share_on(const kvm_pools& k, std::size_t s, node_id node, bool reserved) 
   return share;
 }
 
-// 2 nodes x 4 CPUs on a KVM host, rings unbounded; the NIC on node 0.
+// sim::test::two_nodes on a KVM host.
 scenario kvm_host(std::vector<guest_spec> guests, double duration = 20) {
-  scenario s;
-  s.name = "kvm";
-  s.duration_s = duration;
-  s.host.nodes = 2;
-  s.host.cpus_per_node = 4;
-  s.host.memory_per_node_gib = 16;
-  s.host.devices = {{"eth0", device_kind::network, node_id{0}}};
-  s.model.net_ring_slots = 0;
-  s.model.block_ring_slots = 0;
+  scenario s = pvmkit::sim::test::two_nodes(std::move(guests), duration);
   s.pvm.kind = host_kind::kvm;
-  s.guests = std::move(guests);
   return s;
 }
 
