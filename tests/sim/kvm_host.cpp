@@ -276,9 +276,9 @@ TEST_CASE("the scenario file names the host: pvm.kind and pvm.cgroup_v2, checked
   const std::string base = R"({"duration_s": 5, "host": {"nodes": 2, "cpus_per_node": 4},
   "pvm": {PVM},
   "guests": [{"name": "a", "home": 0, "workload": {"kind": "steady", "net_pps": 1000}}]})";
-  const auto with = [&](const std::string& pvm) { return test::replace(base, "PVM", pvm); };
+  const auto with = [&](const std::string& pvm) { return pvmkit::test::replace(base, "PVM", pvm); };
   const auto error_of = [&](const std::string& pvm) {
-    return test::error_of([&] { (void)parse_scenario(with(pvm), "k.json"); });
+    return pvmkit::test::error_of([&] { (void)parse_scenario(with(pvm), "k.json"); });
   };
   const scenario plain = parse_scenario(with(""), "k.json");
   CHECK(plain.pvm.kind == host_kind::xen);
