@@ -2,7 +2,9 @@
 // placement x sizing pairs and the oracle, then the page-flipping drift model for each flipping
 // policy, and with --faults (or --fault-scenario FILE) the fault model for each recovery strategy.
 // --suite DIR runs every scenario of a folder instead and sums them up; --check-targets exits 3
-// when Closer misses a target (sim/targets.hpp). Every figure is modelled.
+// when Closer misses a target (sim/targets.hpp); --host-kind kvm runs every scenario on a KVM host
+// (pVM work on reserved host CPUs) against the baselines a KVM operator runs. Every figure is
+// modelled.
 #include "command.hpp"
 
 #include <pvmkit/core/error.hpp>
@@ -52,6 +54,7 @@ struct options {
   std::string suite_dir;
   bool check_targets = false;
   std::string model;  // KEY=VALUE,... over every scenario's cost model
+  std::string host_kind;  // "" = as each scenario says; xen, kvm or kvm-cgroup-v2
 };
 
 // Exit status when --check-targets finds a target missed (2 is bad input).
@@ -62,6 +65,10 @@ constexpr const char* judged_pair = "closer+closer_dynamic";
 const std::pair<const char*, const char*> default_pairs[] = {
     {"xen_default", "static_xen_default"}, {"xen_default", "static_xenserver"}, {"pinned_node0", "static_xenserver"},
     {"pinned_node0", "static_fixed"},      {"closer", "closer_dynamic"},
+};
+// On a KVM host: what KVM operators run today (docs/kvm.md), then Closer.
+const std::pair<const char*, const char*> kvm_pairs[] = {
+    {"nova_isolate", "nova_isolate"}, {"nova_share", "nova_share"}, {"numad", "numad"}, {"closer", "closer_dynamic"},
 };
 
 // A bar on stderr, shown only when stderr is a terminal and the run has taken over a second.
@@ -110,17 +117,30 @@ struct pair_run {
   rt::any_placement_policy placement;
 };
 
-// Built before anything runs, so a bad name fails fast with nothing written.
-std::vector<pair_run> make_pairs(const options& o) {
+// Built before anything runs, so a bad name fails fast with nothing written. The comparison's
+// pairs depend on the host: `kind`.
+std::vector<pair_run> make_pairs(const options& o, sim::host_kind kind = sim::host_kind::xen) {
   if (o.placement.empty() != o.sizing.empty())
     throw pvmkit::config_error("--placement and --sizing go together (one pair), or neither (the comparison)");
   std::vector<pair_run> pairs;
   if (!o.placement.empty()) {
     pairs.push_back({o.placement + "+" + o.sizing, rt::make_sizing(o.sizing), rt::make_placement(o.placement)});
+  } else if (kind == sim::host_kind::kvm) {
+    for (const auto& [p, z] : kvm_pairs) pairs.push_back({std::string{p} + "+" + z, rt::make_sizing(z), rt::make_placement(p)});
   } else {
     for (const auto& [p, z] : default_pairs) pairs.push_back({std::string{p} + "+" + z, rt::make_sizing(z), rt::make_placement(p)});
   }
   return pairs;
+}
+
+// --host-kind: every scenario's pVM on this host instead of the one its file names.
+void apply_host_kind(const std::string& kind, sim::pvm_boot_spec& pvm) {
+  if (kind.empty()) return;
+  if (kind != "xen" && kind != "kvm" && kind != "kvm-cgroup-v2")
+    throw pvmkit::config_error("--host-kind: unknown kind '" + kind + "' (expected xen, kvm or kvm-cgroup-v2)");
+  pvm.kind = kind == "xen" ? sim::host_kind::xen : sim::host_kind::kvm;
+  pvm.cgroup_v2 = kind == "kvm-cgroup-v2";
+  if (pvm.kind == sim::host_kind::kvm) pvm.vcpus = 0;  // a KVM host's pVM has one vCPU per CPU
 }
 
 // --model remote_latency=2,device_share=0.2: the cost model of every scenario run, overridden (for
@@ -152,6 +172,7 @@ void apply_model(const std::string& spec, sim::cost_model& m) {
 }
 
 void apply_overrides(const options& o, sim::scenario& s) {
+  apply_host_kind(o.host_kind, s.pvm);
   if (!o.model.empty()) apply_model(o.model, s.model);
   if (!o.duration) return;
   if (!(*o.duration >= s.tick_s) || *o.duration > sim::limits::max_duration_s)
@@ -185,7 +206,10 @@ std::optional<sim::target_set> judge(const sim::scenario& s, const std::vector<s
 int run_suite(const options& o) {
   if (!o.scenario_file.empty()) throw pvmkit::config_error("--suite and --scenario: one or the other");
   if (o.faults || !o.fault_scenario_file.empty()) throw pvmkit::config_error("--suite runs no fault model: drop --faults/--fault-scenario");
-  auto pairs = make_pairs(o);
+  const auto xen_pairs = make_pairs(o), kvm_host_pairs = make_pairs(o, sim::host_kind::kvm);
+  const auto pairs_for = [&](const sim::scenario& s) -> const std::vector<pair_run>& {
+    return s.pvm.kind == sim::host_kind::kvm ? kvm_host_pairs : xen_pairs;
+  };
   // Every scenario is read before anything runs: a bad file fails with nothing printed.
   std::vector<sim::suite_entry> suite;
   for (const auto& f : sim::suite_files(o.suite_dir)) {
@@ -202,10 +226,14 @@ int run_suite(const options& o) {
       if (ec) throw pvmkit::config_error("cannot create " + *dir + ": " + ec.message());
     }
   {
-    progress_bar bar(suite.size() * (pairs.size() + 1));
-    for (std::size_t k = 0; k < suite.size(); ++k) {
-      auto& e = suite[k];
-      e.runs = run_pairs(e.s, pairs, bar, k * (pairs.size() + 1), e.file + ": ");
+    std::size_t runs = 0;
+    for (const auto& e : suite) runs += pairs_for(e.s).size() + 1;
+    progress_bar bar(runs);
+    std::size_t first = 0;
+    for (auto& e : suite) {
+      const auto& pairs = pairs_for(e.s);
+      e.runs = run_pairs(e.s, pairs, bar, first, e.file + ": ");
+      first += pairs.size() + 1;
       e.targets = judge(e.s, e.runs);
       if (e.s.flipping)
         for (const auto& f : sim::flipping_policy_names()) e.flips.push_back(sim::run_flipping(*e.s.flipping, f));
@@ -227,8 +255,15 @@ int run_suite(const options& o) {
       if (!e.flips.empty()) std::cout << '\n' << sim::format_flip_table(e.flips);
       std::cout << '\n';
     }
-    std::cout << sim::format_suite_summary(suite) << "\n" << judged_pair
-              << " against the oracle and the best baseline (modelled):\n\n"
+    // A KVM scenario's best baseline is one of the KVM operators' pairs: the heading says which.
+    std::size_t kvm = 0;
+    for (const auto& e : suite) kvm += e.s.pvm.kind == sim::host_kind::kvm ? 1U : 0U;
+    const std::string hosts = kvm == 0              ? "modelled"
+                              : kvm == suite.size() ? "KVM host, modelled"
+                                                    : "modelled; " + std::to_string(kvm) + " of " + std::to_string(suite.size()) +
+                                                          " scenarios on a KVM host, against its baselines";
+    std::cout << sim::format_suite_summary(suite) << "\n" << judged_pair << " against the oracle and the best baseline ("
+              << hosts << "):\n\n"
               << sim::format_suite_verdict(suite);
   }
   for (const auto& e : suite) {
@@ -248,9 +283,10 @@ int run_suite(const options& o) {
 
 int run(const options& o) {
   if (!o.suite_dir.empty()) return run_suite(o);
-  auto pairs = make_pairs(o);
+  make_pairs(o);  // a bad name fails before the scenario is read
   sim::scenario s = o.scenario_file.empty() ? sim::default_scenario() : sim::read_scenario_file(o.scenario_file);
   apply_overrides(o, s);
+  auto pairs = make_pairs(o, s.pvm.kind);
   std::vector<std::string> flip_policies;
   if (o.flipping == "all") flip_policies = sim::flipping_policy_names();
   else if (o.flipping != "none") {
@@ -343,6 +379,11 @@ const pvmkit::cli::register_command reg{"simulate", [](CLI::App& app) {
   auto* suite = sub->add_option("--suite", o->suite_dir,
                   "run every *.json scenario in this folder (e.g. examples/scenarios) and sum them up; --csv and --plot "
                   "then name folders (one CSV folder / one SVG per scenario)");
+  sub->add_option("--host-kind", o->host_kind,
+                  "run every scenario on this host: xen (the pVM is dom0), kvm (the pVM is the host: its work on host CPUs "
+                  "reserved for it; compared with Nova's isolate and share emulator-thread policies and numad), "
+                  "kvm-cgroup-v2 (kvm, and the pVM can be capped through cgroup v2 cpu.max); default: as each scenario "
+                  "says (pvm.kind), xen when it says nothing (docs/simulator.md, KVM host)");
   sub->add_flag("--check-targets", o->check_targets,
                 "exit with status 3 when closer+closer_dynamic misses a target on any scenario (docs/simulator.md)");
   sub->add_option("--duration", o->duration, "simulated seconds (overrides the scenario's duration_s)");

@@ -86,6 +86,39 @@ TEST_CASE("a task can only be pinned where the pVM runs") {
   CHECK(host.state().tasks[0].affinity == cpuset::range(4, 8));
 }
 
+TEST_CASE("a KVM host's pVM: vCPU v is CPU v, online = reserved, first CPU only at boot, the host runs everywhere") {
+  mock_host host{make_uniform_topology(2, 4, 4_GiB), {.host_cpus = true, .can_cap = false}};
+  const auto g = host.add_guest({.name = "g", .home = node_id{1}});
+  const auto t = host.add_task({.name = "vhost", .kind = task_kind::net_backend, .guest = g});
+  const auto v = host.state();
+  REQUIRE(v.pvm.vcpus.size() == 8);
+  for (unsigned i = 0; i < 8; ++i) {
+    CHECK(v.pvm.vcpus[i].hard_affinity == cpuset{cpu_id{i}});
+    CHECK(v.pvm.vcpus[i].online == (i == 0));
+  }
+  // No cgroup v2: no cap is reported and none can be set.
+  CHECK_FALSE(v.pvm.cpu_cap.has_value());
+  CHECK(host.set_cpu_cap(pvm_domain, 200).error() == errc::not_supported);
+  // A pVM vCPU cannot move off its CPU; a mask that keeps it changes nothing.
+  CHECK(host.set_vcpu_affinity(pvm_domain, vcpu_id{5}, cpuset{cpu_id{4}}).error() == errc::not_supported);
+  CHECK(host.set_vcpu_affinity(pvm_domain, vcpu_id{5}, cpuset::range(0, 8)).has_value());
+  CHECK(host.state().pvm.vcpus[5].hard_affinity == cpuset{cpu_id{5}});
+  // Guests' vCPUs are domains like any other.
+  CHECK(host.set_vcpu_affinity(g, vcpu_id{0}, cpuset{cpu_id{6}}).has_value());
+  // Node 1 has no reserved CPU, yet a host thread may be pinned there (numad does).
+  CHECK(host.set_task_affinity(t, cpuset::range(4, 8)).has_value());
+  // Reserving and releasing; the host keeps one.
+  CHECK(host.set_vcpu_online(pvm_domain, vcpu_id{4}, true).has_value());
+  CHECK(host.set_vcpu_online(pvm_domain, vcpu_id{0}, false).has_value());
+  CHECK(host.set_vcpu_online(pvm_domain, vcpu_id{4}, false).error() == errc::invalid_state);
+  // With cgroup v2 the cap is there, as on Xen.
+  mock_host capped{make_uniform_topology(2, 4, 4_GiB), {.host_cpus = true}};
+  CHECK(capped.state().pvm.cpu_cap == 0U);
+  CHECK(capped.set_cpu_cap(pvm_domain, 250).has_value());
+  // The vCPU count is the host's.
+  CHECK_THROWS_AS((mock_host{make_uniform_topology(2, 4, 4_GiB), {.vcpus = 4, .host_cpus = true}}), config_error);
+}
+
 TEST_CASE("memory targets grow from the node affinity; shrinking undoes growth, then leaves other nodes") {
   auto host = two_node_host();
   REQUIRE(host.set_node_affinity(pvm_domain, nodeset{node_id{1}}).has_value());

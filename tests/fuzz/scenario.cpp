@@ -53,6 +53,8 @@ void check(const sim::scenario& s) {
     expect(!g.name.empty() && names.insert(g.name).second, "guest names are unique and not empty");
     expect(g.home.index() < s.host.nodes, "a guest's home node exists");
   }
+  expect(s.pvm.kind == sim::host_kind::kvm || !s.pvm.cgroup_v2, "cgroup_v2 only on a KVM host");
+  expect(s.pvm.kind == sim::host_kind::xen || s.pvm.vcpus == 0, "a KVM host's pVM has one vCPU per host CPU");
   expect(pvmkit::fuzz::accepted<pvmkit::topology_error>([&] { (void)sim::make_topology(s.host); }),
          "the host of an accepted scenario is a valid topology");
   if (s.flipping)

@@ -19,8 +19,9 @@ bool contains(const std::string& s, std::string_view part) { return s.find(part)
 }  // namespace
 
 TEST_CASE("registry: every listed name builds a policy of that name") {
-  CHECK(placement_names() == std::vector<std::string>{"closer", "xen_default", "pinned_node0"});
-  CHECK(sizing_names() == std::vector<std::string>{"closer_dynamic", "static_xen_default", "static_xenserver", "static_fixed"});
+  CHECK(placement_names() == std::vector<std::string>{"closer", "xen_default", "pinned_node0", "nova_isolate", "nova_share", "numad"});
+  CHECK(sizing_names() == std::vector<std::string>{"closer_dynamic", "static_xen_default", "static_xenserver", "static_fixed",
+                                                   "nova_isolate", "nova_share", "numad"});
   for (const auto& n : placement_names()) CHECK(make_placement(n).name() == n);
   for (const auto& n : sizing_names()) CHECK(make_sizing(n).name() == n);
   CHECK(make_placement("closer").incremental());
@@ -45,6 +46,11 @@ TEST_CASE("registry: parameters reach the options") {
   CHECK(make_sizing("static_fixed:memory=1.5GiB").target<sizing::static_fixed>()->opts.memory == bytes{3ULL << 29});
   CHECK(make_sizing("static_fixed:memory=512MiB").target<sizing::static_fixed>()->opts.memory == 512_MiB);
   CHECK(make_sizing("static_fixed:memory=67108864").target<sizing::static_fixed>()->opts.memory == 64_MiB);
+
+  auto share = make_sizing("nova_share:cpus=4");
+  REQUIRE(share.target<sizing::nova_share>());
+  CHECK(share.target<sizing::nova_share>()->opts.cpus == 4);
+  CHECK(make_sizing("nova_share").target<sizing::nova_share>()->opts.cpus == 2);
 
   auto d = make_sizing("closer_dynamic:scale_down_periods=5,base_memory=1GiB,max_vcpus_per_node=6,guest_memory=16MiB");
   const auto* cd = d.target<sizing::closer_dynamic>();
@@ -79,6 +85,8 @@ TEST_CASE("registry: unknown keys list the valid keys") {
   CHECK(contains(error_of([] { (void)make_placement("xen_default:x=1"); }), "unknown key 'x' (valid keys: none)"));
   CHECK(contains(error_of([] { (void)make_sizing("static_xenserver:vcpus=4"); }), "unknown key 'vcpus'"));
   CHECK(contains(error_of([] { (void)make_sizing("static_fixed:cpus=4"); }), "valid keys: vcpus, memory"));
+  CHECK(contains(error_of([] { (void)make_sizing("nova_share:vcpus=4"); }), "valid keys: cpus"));
+  CHECK(contains(error_of([] { (void)make_placement("numad:interval=15"); }), "unknown key 'interval' (valid keys: none)"));
 }
 
 TEST_CASE("registry: malformed parameters and bad values name what is wrong") {
@@ -105,6 +113,7 @@ TEST_CASE("registry: out-of-range values are rejected by the policy's own checks
   CHECK(contains(e, "hysteresis must be in [0, 1)"));
   CHECK(contains(error_of([] { (void)make_placement("closer:target_utilisation=0"); }), "target_utilisation must be in (0, 1]"));
   CHECK(contains(error_of([] { (void)make_sizing("static_fixed:vcpus=0"); }), "vcpus must be at least 1"));
+  CHECK(contains(error_of([] { (void)make_sizing("nova_share:cpus=0"); }), "sizing policy 'nova_share': nova_share: cpus must be at least 1"));
   CHECK(contains(error_of([] { (void)make_sizing("closer_dynamic:min_vcpus_per_node=0"); }), "min_vcpus_per_node"));
   CHECK(contains(error_of([] { (void)make_sizing("closer_dynamic:memory_granularity=1B"); }), "memory_granularity"));
   CHECK(contains(error_of([] { (void)make_sizing("closer_dynamic:cap_utilisation=1.5"); }),

@@ -1,3 +1,4 @@
+#include "test_hosts.hpp"
 #include "test_policies.hpp"
 
 #include <pvmkit/sim/default_scenario.hpp>
@@ -19,20 +20,7 @@ using namespace pvmkit::sim;
 
 namespace {
 
-// 2 nodes x 4 CPUs at distance 21, rings unbounded so nothing is dropped.
-scenario two_nodes(std::vector<guest_spec> guests, double duration = 20) {
-  scenario s;
-  s.name = "test";
-  s.duration_s = duration;
-  s.host.nodes = 2;
-  s.host.cpus_per_node = 4;
-  s.host.memory_per_node_gib = 16;
-  s.host.devices = {{"eth0", device_kind::network, node_id{0}}};
-  s.model.net_ring_slots = 0;
-  s.model.block_ring_slots = 0;
-  s.guests = std::move(guests);
-  return s;
-}
+using test::two_nodes;
 
 guest_spec guest(std::string name, unsigned home, workload w) {
   guest_spec g;

@@ -29,6 +29,12 @@ namespace pvmkit {
 struct mock_pvm_spec {
   std::size_t vcpus = 0;  // 0 = one per host CPU, like an unconfigured dom0
   bytes memory{};         // 0 = 1 GiB spread evenly over the nodes
+  // A KVM host's pVM (docs/kvm.md): vCPU v is the host's v-th CPU, pinned there for good (an
+  // affinity without that CPU is not_supported, one with it changes nothing), online = reserved
+  // for pVM work, and at boot only the first CPU is reserved. The host's threads may be pinned to
+  // any CPU, reserved or not. `vcpus` must then be 0 or the host's CPU count.
+  bool host_cpus = false;
+  bool can_cap = true;  // false: no CPU cap (cpu_cap not reported, set_cpu_cap not_supported)
 };
 
 struct mock_guest_spec {
@@ -66,8 +72,16 @@ class mock_host {
     d.view.id = pvm_domain;
     d.view.name = "pvm";
     const std::size_t vcpus = pvm.vcpus ? pvm.vcpus : t.cpu_count();
-    for (std::size_t i = 0; i < vcpus; ++i)
-      d.view.vcpus.push_back({vcpu_id{static_cast<vcpu_id::rep>(i)}, true, t.cpus(), t.cpus()});
+    if (pvm.host_cpus && vcpus != t.cpu_count())
+      throw config_error("a KVM host's pVM has one vCPU per host CPU (" + std::to_string(t.cpu_count()) + "), not " +
+                         std::to_string(vcpus));
+    host_cpus_ = pvm.host_cpus;
+    can_cap_ = pvm.can_cap;
+    auto cpu = t.cpus().begin();
+    for (std::size_t i = 0; i < vcpus; ++i) {
+      const cpuset own = host_cpus_ ? cpuset{*cpu++} : t.cpus();
+      d.view.vcpus.push_back({vcpu_id{static_cast<vcpu_id::rep>(i)}, !host_cpus_ || i == 0, own, own});
+    }
     const bytes mem = pvm.memory.count() ? pvm.memory : bytes{1ULL << 30};
     std::vector<bytes> split(t.node_count(), mem / t.node_count());
     d.pages_on_node.assign(t.node_count(), 0);
@@ -75,7 +89,7 @@ class mock_host {
     d.view.max_memory = t.total_memory();
     d.view.memory_target = pages{total(d)}.to_bytes();
     for (const auto& n : t.nodes()) d.view.node_affinity.insert(n.id);
-    d.view.cpu_cap = 0;
+    if (can_cap_) d.view.cpu_cap = 0;
     doms_.push_back(std::move(d));
   }
 
@@ -201,6 +215,8 @@ class mock_host {
     if (v.index() >= dom->view.vcpus.size()) return fail(errc::unknown_vcpu);
     if (cpus.empty()) return fail(errc::invalid_argument);
     if (!cpus.is_subset_of(topo_->cpus())) return fail(errc::unknown_cpu);
+    if (host_cpus_ && d == pvm_domain)  // the vCPU is its CPU: it cannot move
+      return dom->view.vcpus[v.index()].hard_affinity.is_subset_of(cpus) ? result<void>{} : fail(errc::not_supported);
     dom->view.vcpus[v.index()].hard_affinity = cpus;
     return {};
   }
@@ -292,6 +308,7 @@ class mock_host {
     if (auto e = enter("set_cpu_cap", args(d) + " percent=" + std::to_string(percent))) return unexpected{e};
     auto* dom = find(d);
     if (!dom) return fail(errc::unknown_domain);
+    if (d == pvm_domain && !can_cap_) return fail(errc::not_supported);
     if (percent > 100 * dom->view.vcpus.size()) return fail(errc::invalid_argument);
     dom->view.cpu_cap = percent;
     return {};
@@ -305,11 +322,12 @@ class mock_host {
     if (t.index() >= tasks_.size()) return fail(errc::unknown_task);
     if (cpus.empty()) return fail(errc::invalid_argument);
     if (!cpus.is_subset_of(topo_->cpus())) return fail(errc::unknown_cpu);
-    // Like sched_setaffinity: the mask must reach at least one CPU the pVM is running on.
+    // Like sched_setaffinity: the mask must reach at least one CPU the pVM is running on (on a KVM
+    // host, the host runs on every CPU).
     cpuset reachable;
     for (const auto& v : doms_.front().view.vcpus)
       if (v.online) reachable |= v.hard_affinity;
-    if (!cpus.intersects(reachable)) return fail(errc::invalid_argument);
+    if (!host_cpus_ && !cpus.intersects(reachable)) return fail(errc::invalid_argument);
     tasks_[t.index()].affinity = cpus;
     return {};
   }
@@ -542,6 +560,8 @@ class mock_host {
   std::vector<std::uint64_t> next_frame_;
   std::unordered_map<std::uint64_t, domain_id> owner_;
   domain_id::rep next_domain_ = 1;
+  bool host_cpus_ = false;  // mock_pvm_spec::host_cpus
+  bool can_cap_ = true;
   std::uint64_t snapshots_ = 0;
   std::vector<mock_call> calls_;
   std::optional<std::error_code> fail_next_;

@@ -6,11 +6,17 @@
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/units.hpp>
 #include <pvmkit/placement/closer.hpp>
+#include <pvmkit/placement/nova_isolate.hpp>
+#include <pvmkit/placement/nova_share.hpp>
+#include <pvmkit/placement/numad.hpp>
 #include <pvmkit/placement/pinned_node0.hpp>
 #include <pvmkit/placement/xen_default.hpp>
 #include <pvmkit/runtime/any_placement_policy.hpp>
 #include <pvmkit/runtime/any_sizing_policy.hpp>
 #include <pvmkit/sizing/closer_dynamic.hpp>
+#include <pvmkit/sizing/nova_isolate.hpp>
+#include <pvmkit/sizing/nova_share.hpp>
+#include <pvmkit/sizing/numad.hpp>
 #include <pvmkit/sizing/static_fixed.hpp>
 #include <pvmkit/sizing/static_xen_default.hpp>
 #include <pvmkit/sizing/static_xenserver.hpp>
@@ -161,10 +167,13 @@ Policy build(const parsed_spec& s, const Options& o) {
 
 }  // namespace detail
 
-[[nodiscard]] inline std::vector<std::string> placement_names() { return {"closer", "xen_default", "pinned_node0"}; }
+// The KVM host's baselines (nova_isolate, nova_share, numad) come last: docs/kvm.md.
+[[nodiscard]] inline std::vector<std::string> placement_names() {
+  return {"closer", "xen_default", "pinned_node0", "nova_isolate", "nova_share", "numad"};
+}
 
 [[nodiscard]] inline std::vector<std::string> sizing_names() {
-  return {"closer_dynamic", "static_xen_default", "static_xenserver", "static_fixed"};
+  return {"closer_dynamic", "static_xen_default", "static_xenserver", "static_fixed", "nova_isolate", "nova_share", "numad"};
 }
 
 [[nodiscard]] inline any_placement_policy make_placement(std::string_view spec) {
@@ -189,6 +198,18 @@ Policy build(const parsed_spec& s, const Options& o) {
   if (s.name == "pinned_node0") {
     no_options(s);
     return placement::pinned_node0{};
+  }
+  if (s.name == "nova_isolate") {
+    no_options(s);
+    return placement::nova_isolate{};
+  }
+  if (s.name == "nova_share") {
+    no_options(s);
+    return placement::nova_share{};
+  }
+  if (s.name == "numad") {
+    no_options(s);
+    return placement::numad{};
   }
   throw config_error("unknown placement policy '" + s.name + "' (valid: " + join(placement_names()) + ")");
 }
@@ -232,6 +253,21 @@ Policy build(const parsed_spec& s, const Options& o) {
         {"memory", [](O& o, const parsed_spec& ps, const spec_param& p) { o.memory = parse_size(ps, p); }},
     };
     return build<sizing::static_fixed>(s, read_options(s, keys));
+  }
+  if (s.name == "nova_isolate") {
+    no_options(s);
+    return sizing::nova_isolate{};
+  }
+  if (s.name == "nova_share") {
+    using O = sizing::nova_share::options;
+    static constexpr key_def<O> keys[] = {
+        {"cpus", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cpus = parse_count(ps, p); }},
+    };
+    return build<sizing::nova_share>(s, read_options(s, keys));
+  }
+  if (s.name == "numad") {
+    no_options(s);
+    return sizing::numad{};
   }
   throw config_error("unknown sizing policy '" + s.name + "' (valid: " + join(sizing_names()) + ")");
 }

@@ -1,7 +1,9 @@
 // The discrete-time host model. Each tick, every guest's workload offers requests to its net and
 // block backend tasks; the requests queue in the task's ring and run on the nodes where the task's
 // pVM vCPUs run, at a cost that grows with NUMA distance (sim/model.hpp); each node serves at most
-// the pVM capacity it has, and no node more than the CPUs its guests leave. Every control period a
+// the pVM capacity it has, and no node more than the CPUs its guests leave. On a KVM host
+// (scenario pvm.kind) the pVM's vCPUs are the host's CPUs and the servers are CPU pools
+// (sim/kvm_host.hpp) instead of nodes. Every control period a
 // controller (any sizing + placement policy pair) re-plans on the mock host, seeing the load
 // measured in the previous tick. The oracle is bounded by the same CPUs. All figures are modelled:
 // docs/simulator.md gives the equations and every parameter's source.
@@ -14,6 +16,7 @@
 #include <pvmkit/controller.hpp>
 #include <pvmkit/core/id_set.hpp>
 #include <pvmkit/model/policy.hpp>
+#include <pvmkit/sim/kvm_host.hpp>
 #include <pvmkit/sim/model.hpp>
 #include <pvmkit/sim/scenario.hpp>
 #include <pvmkit/sim/workload.hpp>
@@ -115,6 +118,7 @@ class engine {
  public:
   engine(const scenario& s, bool oracle) : s_(s), oracle_(oracle), host_(make_topology(s.host), boot(s)) {
     topo_ = host_.state().topo;
+    for (std::size_t n = 0; n < topo_->node_count(); ++n) server_node_.push_back(n);  // Xen: a server per node
     free_.assign(topo_->node_count(), 0.0);
     for (const auto& n : topo_->nodes()) free_[n.id.index()] = static_cast<double>(n.cpus.size());
     for (std::size_t i = 0; i < s.guests.size(); ++i) {
@@ -144,7 +148,7 @@ class engine {
     run_result r;
     r.label = std::move(label);
     r.oracle = oracle_;
-    const std::size_t nodes = topo_->node_count();
+    std::size_t servers = server_node_.size();
     const std::size_t ticks = s_.ticks();
     const std::size_t per_round = s_.ticks_per_control();
     const double dt = s_.tick_s;
@@ -153,7 +157,13 @@ class engine {
     refresh();
 
     std::vector<io_rates> rates(s_.guests.size());
-    std::vector<double> pending(tasks_.size()), work(nodes), phi(nodes), arrivals(nodes), queued(nodes);
+    std::vector<double> pending(tasks_.size()), work(servers), phi(servers), arrivals(servers), queued(servers);
+    // A KVM host's pools change with the reservation and the tasks' CPU sets (sim/kvm_host.hpp).
+    const auto resize_servers = [&] {
+      servers = server_node_.size();
+      for (auto* a : {&work, &phi, &arrivals, &queued}) a->resize(servers);
+    };
+    resize_servers();
     std::vector<double> guest_done(s_.guests.size());
     std::vector<double> delays;
     delays.reserve(ticks);
@@ -172,6 +182,7 @@ class engine {
         if (!ok) ++r.failed_rounds;
         host_.clear_calls();  // the mock records every call; a long run must not grow it
         const std::size_t moved = refresh();
+        resize_servers();
         if (r.control_rounds > 1) r.task_moves += moved;
       }
 
@@ -185,8 +196,8 @@ class engine {
         demanded += offered * tk.cost_s;
         pending[i] = tk.backlog + offered;
         if (oracle_) continue;
-        const double* w = &wcost_[i * nodes];
-        for (std::size_t n = 0; n < nodes; ++n) {
+        const double* w = &wcost_[i * servers];
+        for (std::size_t n = 0; n < servers; ++n) {
           work[n] += pending[i] * w[n];
           arrivals[n] += offered * w[n];
         }
@@ -196,27 +207,27 @@ class engine {
         oracle_tick(pending, dt, served, used, remote, remote_buffer, guest_done, r.dropped_requests, tick_delay);
         held_ = used / dt;  // perfect knowledge holds exactly what it uses, tick by tick
       } else {
-        for (std::size_t n = 0; n < nodes; ++n) phi[n] = work[n] > 0 ? std::min(1.0, capacity_[n] * dt / work[n]) : 1.0;
+        for (std::size_t n = 0; n < servers; ++n) phi[n] = work[n] > 0 ? std::min(1.0, capacity_[n] * dt / work[n]) : 1.0;
         // A CPU cap bounds the pVM's total CPU time in the tick; the scheduler takes the budget
         // from whichever vCPUs run, so every node is slowed by the same factor.
         double psi = 1.0;
         if (cap_cores_ > 0) {
           double runnable = 0;
-          for (std::size_t n = 0; n < nodes; ++n) runnable += phi[n] * work[n];
+          for (std::size_t n = 0; n < servers; ++n) runnable += phi[n] * work[n];
           if (runnable > cap_cores_ * dt) psi = cap_cores_ * dt / runnable;
           for (double& f : phi) f *= psi;
         }
         std::fill(queued.begin(), queued.end(), 0.0);
         for (std::size_t i = 0; i < tasks_.size(); ++i) {
           auto& tk = tasks_[i];
-          const double* e = &exec_[i * nodes];
-          const double* w = &wcost_[i * nodes];
+          const double* e = &exec_[i * servers];
+          const double* w = &wcost_[i * servers];
           double done_req = 0, done = 0;
-          for (std::size_t n = 0; n < nodes; ++n) {
+          for (std::size_t n = 0; n < servers; ++n) {
             done_req += phi[n] * pending[i] * e[n];
             const double cpu = phi[n] * pending[i] * w[n];
             done += cpu;
-            if (n != tk.home.index()) remote += cpu;
+            if (server_node_[n] != tk.home.index()) remote += cpu;
           }
           double left = pending[i] - done_req;
           if (tk.ring > 0 && left > tk.ring) {
@@ -224,7 +235,7 @@ class engine {
             left = tk.ring;
           }
           tk.backlog = left;
-          for (std::size_t n = 0; n < nodes; ++n) queued[n] += left * w[n];
+          for (std::size_t n = 0; n < servers; ++n) queued[n] += left * w[n];
           served += done_req * tk.cost_s;
           remote_buffer += done_req * tk.cost_s * tk.remote_buffer;
           used += done;
@@ -232,7 +243,7 @@ class engine {
           host_.set_task_load(tk.id, done / dt);
         }
         double weight = 0;
-        for (std::size_t n = 0; n < nodes; ++n)
+        for (std::size_t n = 0; n < servers; ++n)
           if (arrivals[n] > 0 && capacity_[n] > 0) {
             tick_delay += arrivals[n] * queued[n] / (capacity_[n] * psi);
             weight += arrivals[n];
@@ -249,6 +260,7 @@ class engine {
         if (acted > 0) {
           ++r.guard_actions;
           refresh();
+          resize_servers();
         }
       }
 
@@ -298,7 +310,9 @@ class engine {
  private:
   static mock_pvm_spec boot(const scenario& s) {
     mock_pvm_spec p;
-    p.vcpus = s.pvm.vcpus;
+    p.host_cpus = s.pvm.kind == host_kind::kvm;
+    p.can_cap = !p.host_cpus || s.pvm.cgroup_v2;
+    p.vcpus = p.host_cpus ? 0 : s.pvm.vcpus;
     p.memory = bytes{static_cast<std::uint64_t>(std::llround(s.pvm.memory_mib)) << 20};
     return p;
   }
@@ -432,6 +446,7 @@ class engine {
   // returns how many tasks changed node set.
   std::size_t refresh() {
     const host_view v = host_.state();
+    if (s_.pvm.kind == host_kind::kvm) return refresh_kvm(v);
     const topology& topo = *topo_;
     const std::size_t nodes = topo.node_count();
     capacity_.assign(nodes, 0.0);
@@ -493,9 +508,7 @@ class engine {
     };
     for (std::size_t i = 0; i < tasks_.size(); ++i) {
       auto& tk = tasks_[i];
-      // The mock numbers tasks in order, so the view lists task k at index k.
-      const pvm_task* pt = tk.id.index() < v.tasks.size() && v.tasks[tk.id.index()].id == tk.id ? &v.tasks[tk.id.index()]
-                                                                                                  : v.find_task(tk.id);
+      const pvm_task* pt = view_task(v, tk.id);
       const std::vector<double>& exec = spread(pt);
       std::copy(exec.begin(), exec.end(), exec_.begin() + static_cast<std::ptrdiff_t>(i * nodes));
       // Buffers come from the task's memory node; unset, first-touch puts them wherever the task
@@ -512,12 +525,77 @@ class engine {
         if (exec[n] > 0)
           wcost_[i * nodes + n] = exec[n] * tk.cost_s *
                                   cost_multiplier(s_.model, topo, node_id{static_cast<node_id::rep>(n)}, tk.home, buffer, tk.device);
-      nodeset touched;
-      if (pt)
-        for (const auto& n : topo.nodes())
-          if (pt->affinity.intersects(n.cpus)) touched.insert(n.id);
-      if (touched != tk.nodes) ++moved;
-      tk.nodes = touched;
+      moved += note_nodes(tk, pt) ? 1U : 0U;
+    }
+    return moved;
+  }
+
+  // The mock numbers tasks in order, so the view lists task k at index k.
+  [[nodiscard]] static const pvm_task* view_task(const host_view& v, task_id id) {
+    return id.index() < v.tasks.size() && v.tasks[id.index()].id == id ? &v.tasks[id.index()] : v.find_task(id);
+  }
+
+  // Records the nodes the task's affinity touches; true when they changed (a move).
+  bool note_nodes(sim_task& tk, const pvm_task* pt) const {
+    nodeset touched;
+    if (pt)
+      for (const auto& n : topo_->nodes())
+        if (pt->affinity.intersects(n.cpus)) touched.insert(n.id);
+    const bool changed = touched != tk.nodes;
+    tk.nodes = std::move(touched);
+    return changed;
+  }
+
+  // refresh() on a KVM host: servers are the CPU pools of sim/kvm_host.hpp. Buffers are first-touch
+  // where the task runs: a KVM host has no per-thread memory node (libvirt places memory per guest;
+  // pvmkit's agent drops those steps, docs/kvm.md), so a task's memory node is not read.
+  std::size_t refresh_kvm(const host_view& v) {
+    const topology& topo = *topo_;
+    const std::size_t nodes = topo.node_count();
+    cap_cores_ = v.pvm.cpu_cap.value_or(0) / 100.0;
+    cpuset reserved;
+    for (const auto& vc : v.pvm.vcpus)
+      if (vc.online) reserved |= vc.hard_affinity;
+    // Each task's CPU set (every CPU when the view does not list it), and the distinct sets.
+    std::vector<cpuset> sets;
+    std::vector<std::size_t> set_of(tasks_.size());
+    std::vector<const pvm_task*> in_view(tasks_.size());
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+      in_view[i] = view_task(v, tasks_[i].id);
+      const cpuset& key = in_view[i] ? in_view[i]->affinity : topo.cpus();
+      if (i > 0 && sets[set_of[i - 1]] == key) {  // a guest's tasks usually share one set
+        set_of[i] = set_of[i - 1];
+        continue;
+      }
+      set_of[i] = static_cast<std::size_t>(std::find(sets.begin(), sets.end(), key) - sets.begin());
+      if (set_of[i] == sets.size()) sets.push_back(key);
+    }
+    pools_.build(topo, free_, reserved, sets);
+    const auto& pools = pools_.pools();
+    const std::size_t servers = pools.size();
+    capacity_.resize(servers);
+    server_node_.resize(servers);
+    for (std::size_t p = 0; p < servers; ++p) {
+      capacity_[p] = pools[p].capacity;
+      server_node_[p] = pools[p].node.index();
+    }
+    held_ = pools_.held();
+    if (cap_cores_ > 0) held_ = std::min(held_, cap_cores_);
+    exec_.assign(tasks_.size() * servers, 0.0);
+    wcost_.assign(tasks_.size() * servers, 0.0);
+    std::vector<double> buffer(nodes);
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+      auto& tk = tasks_[i];
+      const auto& spread = pools_.spread(set_of[i]);
+      std::fill(buffer.begin(), buffer.end(), 0.0);
+      for (const auto& [p, share] : spread) buffer[pools[p].node.index()] += share;
+      tk.remote_buffer = 1 - buffer[tk.home.index()];
+      for (const auto& [p, share] : spread) {
+        exec_[i * servers + p] = share;
+        wcost_[i * servers + p] = share * tk.cost_s * cost_multiplier(s_.model, topo, pools[p].node, tk.home, buffer, tk.device);
+      }
+      moved += note_nodes(tk, in_view[i]) ? 1U : 0U;
     }
     return moved;
   }
@@ -528,9 +606,11 @@ class engine {
   std::shared_ptr<const topology> topo_;
   std::vector<domain_id> guests_;
   std::vector<sim_task> tasks_;
-  std::vector<double> capacity_;
+  std::vector<double> capacity_;  // per server: a node (Xen) or a CPU pool (KVM)
+  std::vector<std::size_t> server_node_;  // the node of each server
+  kvm_pools pools_;
   std::vector<double> free_;  // CPUs per node the guests' own vCPUs leave to the pVM
-  // Per task and node (task-major, node_count() per task): the share of its requests run there,
+  // Per task and server (task-major, servers per task): the share of its requests run there,
   // and the CPU-seconds one of its requests costs there (share x local cost x distance factor).
   std::vector<double> exec_, wcost_;
   double held_ = 0;

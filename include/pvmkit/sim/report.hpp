@@ -59,6 +59,12 @@ struct column {
 
 }  // namespace detail
 
+// How a KVM host's table says so ("" on Xen).
+[[nodiscard]] inline std::string kvm_host_note(const scenario& s) {
+  if (s.pvm.kind != host_kind::kvm) return {};
+  return std::string{", KVM host (pVM work on host CPUs reserved for it"} + (s.pvm.cgroup_v2 ? "; cgroup v2 cap)" : "; no cap)");
+}
+
 // One row per run, oracle last; '*' marks the best value of each column among the policies (the
 // oracle is the reference, not a contender). Ties all get the mark.
 [[nodiscard]] inline std::string format_table(const scenario& s, const std::vector<run_result>& runs) {
@@ -94,7 +100,7 @@ struct column {
   out += "pvmkit simulate: scenario '" + s.name + "', " + detail::fixed(s.duration_s, 0) + " s, tick " +
          detail::fixed(s.tick_s * 1000, 0) + " ms, control every " + detail::fixed(s.control_period_s, 1) + " s, " +
          std::to_string(s.guests.size()) + " guests on " + std::to_string(s.host.nodes) + " nodes x " +
-         std::to_string(s.host.cpus_per_node) + " CPUs\n";
+         std::to_string(s.host.cpus_per_node) + " CPUs" + kvm_host_note(s) + "\n";
   out += std::string{modelled_note} + "\n\n";
   out += table.render();
   out += "\n* best among the policies. served = I/O served / demanded, weighted by each request's local pVM cost;\n"
@@ -121,7 +127,9 @@ struct column {
   w.begin_object().field("modelled", true).field("note", modelled_note);
   w.key("scenario").begin_object().field("name", s.name).field("duration_s", s.duration_s).field("tick_s", s.tick_s)
       .field("control_period_s", s.control_period_s).field("guests", std::uint64_t{s.guests.size()})
-      .field("nodes", std::uint64_t{s.host.nodes}).field("cpus_per_node", std::uint64_t{s.host.cpus_per_node}).end_object();
+      .field("nodes", std::uint64_t{s.host.nodes}).field("cpus_per_node", std::uint64_t{s.host.cpus_per_node});
+  if (s.pvm.kind == host_kind::kvm) w.field("host_kind", "kvm").field("cgroup_v2", s.pvm.cgroup_v2);  // absent on Xen
+  w.end_object();
   w.key("runs").begin_array();
   for (const auto& r : runs) {
     w.begin_object().field("label", r.label).field("oracle", r.oracle).field("served_pct", r.served_pct)

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pvmkit::sim {
@@ -50,9 +51,19 @@ struct host_spec {
   std::vector<device> devices;
 };
 
+// Whose pVM the host model runs (docs/simulator.md, "KVM host").
+enum class host_kind : std::uint8_t {
+  xen,  // a domain (dom0) whose vCPUs the hypervisor schedules on the host's CPUs
+  kvm,  // the host itself: pVM vCPU v is host CPU v, online = reserved for pVM work
+};
+
+[[nodiscard]] constexpr std::string_view to_string(host_kind k) noexcept { return k == host_kind::kvm ? "kvm" : "xen"; }
+
 struct pvm_boot_spec {
-  std::size_t vcpus = 0;  // 0 = one per host CPU, as an unconfigured dom0 boots
+  std::size_t vcpus = 0;  // 0 = one per host CPU, as an unconfigured dom0 boots (Xen only)
   double memory_mib = 1024;
+  host_kind kind = host_kind::xen;
+  bool cgroup_v2 = false;  // KVM: the pVM can be capped through cgroup v2 cpu.max; else no cap
 };
 
 struct guest_spec {

@@ -228,8 +228,20 @@ using trace_loader = std::function<std::shared_ptr<const io_trace>(const std::st
 
   if (root.has("pvm")) {
     const field p = root.at("pvm");
-    p.object({"boot_vcpus", "boot_memory_mib"});
-    optional_field(p, "boot_vcpus", [&](const field& f) { s.pvm.vcpus = static_cast<std::size_t>(f.integer(0, host_cpus)); });
+    p.object({"boot_vcpus", "boot_memory_mib", "kind", "cgroup_v2"});
+    optional_field(p, "kind", [&](const field& f) {
+      const std::string k = f.string();
+      if (k == "kvm") s.pvm.kind = host_kind::kvm;
+      else if (k != "xen") f.fail("unknown kind '" + k + "' (expected xen or kvm)");
+    });
+    optional_field(p, "cgroup_v2", [&](const field& f) {
+      s.pvm.cgroup_v2 = f.boolean();
+      if (s.pvm.kind != host_kind::kvm) f.fail("only for a KVM host (\"kind\": \"kvm\"): a Xen pVM is capped by Xen's scheduler");
+    });
+    optional_field(p, "boot_vcpus", [&](const field& f) {
+      if (s.pvm.kind == host_kind::kvm) f.fail("a KVM host's pVM has one vCPU per host CPU (docs/simulator.md, KVM host)");
+      s.pvm.vcpus = static_cast<std::size_t>(f.integer(0, host_cpus));
+    });
     optional_field(p, "boot_memory_mib", [&](const field& f) { s.pvm.memory_mib = f.number(1, host_memory_mib); });
   }
 
