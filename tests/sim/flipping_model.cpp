@@ -45,7 +45,7 @@ TEST_CASE("the slowdown equation: intensity x remote share x (distance / 10 - 1)
 TEST_CASE("policy names and scenario errors are checked at the boundary") {
   CHECK(flipping_policy_names() == std::vector<std::string>{"numa_local", "informed", "xen_default_flip", "grant_copy"});
   CHECK_THROWS_WITH_AS((void)run_flipping(small(), "random"),
-                       "unknown flipping policy 'random' (known: numa_local, informed, xen_default_flip, grant_copy)",
+                       "unknown flipping policy 'random' (valid: numa_local, informed, xen_default_flip, grant_copy)",
                        config_error);
   auto s = small();
   s.batch = 0;

@@ -11,6 +11,15 @@
 
 namespace pvmkit {
 
+// The family a policy belongs to, as a type: a sizing policy cannot pass for a placement one, and
+// what a family is called is said once.
+struct placement_family {
+  static constexpr std::string_view name = "placement";
+};
+struct sizing_family {
+  static constexpr std::string_view name = "sizing";
+};
+
 template <class P>
 concept Policy = std::copy_constructible<P> && requires(P& p, const P& cp, const host_view& v, decision_log& log) {
   { p.decide(v, log) } -> std::same_as<plan>;

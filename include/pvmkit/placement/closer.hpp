@@ -104,7 +104,7 @@ enum class closer_reason : std::uint8_t {
 
 class closer {
  public:
-  static constexpr std::string_view family = "placement";
+  using family = placement_family;
 
   struct options {
     // Share of a pVM vCPU's time the tasks placed on it may fill; the rest absorbs bursts within

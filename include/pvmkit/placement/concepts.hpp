@@ -16,10 +16,7 @@ namespace pvmkit::placement {
 // A Policy that says it belongs to this family, so an any_placement_policy cannot be built from a
 // sizing policy by mistake.
 template <class P>
-concept PlacementPolicy = Policy<P> && requires {
-  { P::family } -> std::convertible_to<std::string_view>;
-  requires std::string_view{P::family} == std::string_view{"placement"};
-};
+concept PlacementPolicy = Policy<P> && std::same_as<typename P::family, placement_family>;
 
 // Optional: re-decides only one guest's tasks against the accounting kept from the last decide().
 template <class P>

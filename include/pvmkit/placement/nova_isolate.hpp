@@ -24,7 +24,7 @@
 namespace pvmkit::placement {
 
 struct nova_isolate {
-  static constexpr std::string_view family = "placement";
+  using family = placement_family;
   struct options {};
 
   nova_isolate() = default;

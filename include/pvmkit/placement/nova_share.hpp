@@ -17,7 +17,7 @@
 namespace pvmkit::placement {
 
 struct nova_share {
-  static constexpr std::string_view family = "placement";
+  using family = placement_family;
   struct options {};
 
   nova_share() = default;

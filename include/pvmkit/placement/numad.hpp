@@ -20,7 +20,7 @@
 namespace pvmkit::placement {
 
 struct numad {
-  static constexpr std::string_view family = "placement";
+  using family = placement_family;
   struct options {};
 
   numad() = default;

@@ -13,7 +13,7 @@
 namespace pvmkit::placement {
 
 struct pinned_node0 {
-  static constexpr std::string_view family = "placement";
+  using family = placement_family;
   struct options {};
 
   pinned_node0() = default;

@@ -13,7 +13,7 @@
 namespace pvmkit::placement {
 
 struct xen_default {
-  static constexpr std::string_view family = "placement";
+  using family = placement_family;
   struct options {};  // nothing to tune: the baseline is the absence of a policy
 
   xen_default() = default;

@@ -19,7 +19,7 @@ namespace pvmkit::runtime {
 
 class any_placement_policy {
  public:
-  static constexpr std::string_view family = "placement";
+  using family = placement_family;
 
   template <class P>
     requires(!std::same_as<std::remove_cvref_t<P>, any_placement_policy> &&

@@ -17,7 +17,7 @@ namespace pvmkit::runtime {
 
 class any_sizing_policy {
  public:
-  static constexpr std::string_view family = "sizing";
+  using family = sizing_family;
 
   template <class P>
     requires(!std::same_as<std::remove_cvref_t<P>, any_sizing_policy> && sizing::SizingPolicy<std::remove_cvref_t<P>>)

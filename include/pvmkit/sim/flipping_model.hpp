@@ -16,6 +16,7 @@
 #include <pvmkit/flipping/page_pool.hpp>
 #include <pvmkit/flipping/receive_path.hpp>
 #include <pvmkit/flipping/xen_default_flip.hpp>
+#include <pvmkit/runtime/policy_spec.hpp>
 #include <pvmkit/sim/flip_host.hpp>
 #include <pvmkit/sim/flipping_scenario.hpp>
 #include <pvmkit/sim/svg_chart.hpp>
@@ -72,9 +73,6 @@ struct flip_report {
   std::uint64_t copied = 0;  // pages, all guests
 };
 
-[[nodiscard]] inline std::vector<std::string> flipping_policy_names() {
-  return {"numa_local", "informed", "xen_default_flip", "grant_copy"};
-}
 
 // Two sockets of 8 cores and 16 GiB, SLIT 10/21, a 2 GiB pVM, and three guests that show where
 // each policy wins: `web` (node 0, 1500-byte MTU: a copy is cheaper than a flip), `backup`
@@ -307,16 +305,35 @@ flip_report run_flipping_with(const flip_scenario& s, P policy) {
 
 }  // namespace detail
 
+// The flipping policies the model runs, one row each (runtime/policy_spec.hpp): a row makes the
+// function that runs a scenario with its policy.
+using flip_runner = flip_report (*)(const flip_scenario&);
+
+namespace detail {
+template <class P>
+flip_report run_with(const flip_scenario& s) {
+  return run_flipping_with(s, P{});
+}
+template <class P>
+flip_runner flip_row(runtime::detail::parsed_spec& s) {
+  runtime::detail::no_options(s);
+  return &run_with<P>;
+}
+}  // namespace detail
+
+inline constexpr runtime::registry_row<flip_runner> flipping_rows[] = {
+    {"numa_local", &detail::flip_row<flipping::numa_local>},
+    {"informed", &detail::flip_row<flipping::informed>},
+    {"xen_default_flip", &detail::flip_row<flipping::xen_default_flip>},
+    {"grant_copy", &detail::flip_row<flipping::grant_copy>},
+};
+
+[[nodiscard]] inline std::vector<std::string> flipping_policy_names() { return runtime::detail::names_of(flipping_rows); }
+
 // Runs the scenario with the named policy (one of flipping_policy_names()). Throws config_error
 // for an unknown policy or a bad scenario, naming what is wrong.
 [[nodiscard]] inline flip_report run_flipping(const flip_scenario& s, std::string_view policy) {
-  if (policy == "numa_local") return detail::run_flipping_with(s, flipping::numa_local{});
-  if (policy == "informed") return detail::run_flipping_with(s, flipping::informed{});
-  if (policy == "xen_default_flip") return detail::run_flipping_with(s, flipping::xen_default_flip{});
-  if (policy == "grant_copy") return detail::run_flipping_with(s, flipping::grant_copy{});
-  std::string names;
-  for (const auto& n : flipping_policy_names()) names += (names.empty() ? "" : ", ") + n;
-  throw config_error("unknown flipping policy '" + std::string{policy} + "' (known: " + names + ")");
+  return runtime::detail::make_from(flipping_rows, policy, "flipping")(s);
 }
 
 // ---- what a user should pick, and the flipping targets --------------------------------------------

@@ -65,7 +65,7 @@ namespace pvmkit::sizing {
 
 class closer_dynamic {
  public:
-  static constexpr std::string_view family = "sizing";
+  using family = sizing_family;
 
   struct options {
     double target_utilisation = 0.8;       // same headroom as closer placement

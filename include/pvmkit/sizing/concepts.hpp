@@ -5,14 +5,11 @@
 #include <pvmkit/model/policy.hpp>
 
 #include <concepts>
-#include <string_view>
 
 namespace pvmkit::sizing {
 
+// A Policy that says it belongs to this family (see placement::PlacementPolicy).
 template <class P>
-concept SizingPolicy = Policy<P> && requires {
-  { P::family } -> std::convertible_to<std::string_view>;
-  requires std::string_view{P::family} == std::string_view{"sizing"};
-};
+concept SizingPolicy = Policy<P> && std::same_as<typename P::family, sizing_family>;
 
 }  // namespace pvmkit::sizing

@@ -26,7 +26,7 @@
 namespace pvmkit::sizing {
 
 struct nova_isolate {
-  static constexpr std::string_view family = "sizing";
+  using family = sizing_family;
   struct options {};
 
   nova_isolate() = default;

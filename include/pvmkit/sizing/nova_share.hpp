@@ -18,7 +18,7 @@
 namespace pvmkit::sizing {
 
 struct nova_share {
-  static constexpr std::string_view family = "sizing";
+  using family = sizing_family;
   struct options {
     // CPUs in cpu_shared_set. Assumption: a small housekeeping set, e.g. one core and its SMT
     // sibling; Nova has no default (the option is unset until an operator sets it).

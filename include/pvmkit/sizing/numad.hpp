@@ -16,7 +16,7 @@
 namespace pvmkit::sizing {
 
 struct numad {
-  static constexpr std::string_view family = "sizing";
+  using family = sizing_family;
   struct options {};
 
   numad() = default;

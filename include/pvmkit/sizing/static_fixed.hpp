@@ -16,7 +16,7 @@
 namespace pvmkit::sizing {
 
 struct static_fixed {
-  static constexpr std::string_view family = "sizing";
+  using family = sizing_family;
   struct options {
     std::size_t vcpus = 4;          // a common hand-tuned dom0_max_vcpus
     bytes memory{4ULL << 30};       // and dom0_mem

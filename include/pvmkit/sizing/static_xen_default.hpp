@@ -20,7 +20,7 @@
 namespace pvmkit::sizing {
 
 struct static_xen_default {
-  static constexpr std::string_view family = "sizing";
+  using family = sizing_family;
   struct options {};
 
   static_xen_default() = default;

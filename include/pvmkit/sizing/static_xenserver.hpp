@@ -17,7 +17,7 @@
 namespace pvmkit::sizing {
 
 struct static_xenserver {
-  static constexpr std::string_view family = "sizing";
+  using family = sizing_family;
   struct options {};
 
   static_xenserver() = default;
