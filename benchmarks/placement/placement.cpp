@@ -43,8 +43,8 @@ void set_shape(benchmark::State& state, const host_view& v) {
 // Every timed decision of the rounds below and of the baseline goes through here, so that
 // `valgrind --tool=callgrind --toggle-collect='*timed_decide*'` counts the instructions of exactly
 // those decisions (a count per call, repeatable on a busy machine; see README.md).
-template <class D, class... Log>
-[[gnu::noinline]] plan timed_decide(D& d, const host_view& v, Log&... log) {
+template <class D, class View, class... Log>
+[[gnu::noinline]] plan timed_decide(D& d, View& v, Log&... log) {
   return d.decide(v, log...);
 }
 
@@ -128,11 +128,11 @@ void libxl_scorer(benchmark::State& state) {
 using erased = runtime::any_placement_policy;
 
 // What decides a control round: Closer alone, or closer_dynamic then Closer on the view sizing's
-// plan leaves, through the controller (its dry run, controller::decide, is the round's decision).
+// plan leaves, through the controller's decide() on a snapshot it owns, as in controller::step().
 struct closer_alone {
   placement::closer policy;
   decision_log log;
-  plan decide(const host_view& v) { return policy.decide(v, log); }
+  plan decide(host_view& v) { return policy.decide(v, log); }
 };
 struct dynamic_then_closer {
   // The controller asks the backend nothing in decide(); it needs one to exist.
@@ -142,7 +142,7 @@ struct dynamic_then_closer {
   }
   controller<mock_host, sizing::closer_dynamic, placement::closer> ctl{unused_backend(), sizing::closer_dynamic{},
                                                                         placement::closer{}};
-  plan decide(const host_view& v) { return ctl.decide(v); }
+  plan decide(host_view& v) { return ctl.decide(v); }
 };
 
 // The rounds after boot until the plan is empty (or 32 rounds): the host as the decider keeps it.
@@ -184,7 +184,7 @@ void change_guests(host_view& v, std::size_t nodes, bool odd) {
 // every task unplaced.
 template <class D, std::size_t Nodes>
 void first_plan_floating(benchmark::State& state) {
-  const host_view& v = cached_view(Nodes, static_cast<std::size_t>(state.range(0)), bench::pvm_boot::floating);
+  host_view v = cached_view(Nodes, static_cast<std::size_t>(state.range(0)), bench::pvm_boot::floating);
   std::size_t actions = 0;
   for (auto _ : state) {
     D d;
@@ -208,7 +208,8 @@ void changed_round(benchmark::State& state) {
   views[0] = settle(d, cached_view(Nodes, guests, std::is_same_v<D, closer_alone> ? bench::pvm_boot::pinned
                                                                                   : bench::pvm_boot::floating));
   change_guests(views[0], Nodes, true);
-  views[1] = project(views[0], d.decide(views[0]));
+  const plan first = d.decide(views[0]);
+  views[1] = project(views[0], first);
   change_guests(views[1], Nodes, false);
   std::size_t actions = 0, k = 1;
   for (auto _ : state) {
@@ -225,7 +226,7 @@ void changed_round(benchmark::State& state) {
 template <class D, std::size_t Nodes>
 void settled_round(benchmark::State& state) {
   D d;
-  const host_view v = settle(d, cached_view(Nodes, static_cast<std::size_t>(state.range(0)), bench::pvm_boot::floating));
+  host_view v = settle(d, cached_view(Nodes, static_cast<std::size_t>(state.range(0)), bench::pvm_boot::floating));
   std::size_t actions = 0;
   for (auto _ : state) {
     plan p = timed_decide(d, v);

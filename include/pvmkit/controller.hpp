@@ -9,6 +9,7 @@
 #include <pvmkit/policy.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -107,6 +108,58 @@ struct round_report {
   std::vector<decision_record> decisions;
 };
 
+namespace detail {
+// A snapshot with plans projected onto it in place, put back as it was when this goes out of scope
+// (a policy throwing included). Only what a plan touches is saved first: the pVM's vCPUs for a
+// sizing plan that moves them, its memory target, node affinity and cap for the others, the guests
+// or the tasks only when a plan acts on them; a copy of the whole snapshot (thousands of records
+// and allocations on a large host) would cost more than the decisions taken on it.
+class projected_in_place {
+ public:
+  explicit projected_in_place(host_view& view) noexcept : view_(&view) {}
+  projected_in_place(const projected_in_place&) = delete;
+  projected_in_place& operator=(const projected_in_place&) = delete;
+  ~projected_in_place() {
+    domain_state& pvm = view_->pvm;
+    if (vcpus_) pvm.vcpus = std::move(*vcpus_);
+    if (pvm_settings_) std::tie(pvm.memory_target, pvm.node_affinity, pvm.cpu_cap) = std::move(*pvm_settings_);
+    if (guests_) view_->guests = std::move(*guests_);
+    if (tasks_) view_->tasks = std::move(*tasks_);
+  }
+
+  const host_view& project(const plan& p) {
+    static_assert(std::variant_size_v<action> == 7, "a new action: save what it changes before projecting it");
+    domain_state& pvm = view_->pvm;
+    for (const auto& s : p.steps()) {
+      if (is_task_action(s.what)) {
+        if (!tasks_) tasks_ = view_->tasks;
+      } else if (std::visit([](const auto& x) { return domain_of(x); }, s.what) != pvm.id) {
+        if (!guests_) guests_ = view_->guests;
+      } else if (std::holds_alternative<set_vcpu_affinity>(s.what) || std::holds_alternative<set_vcpu_online>(s.what)) {
+        if (!vcpus_) vcpus_ = pvm.vcpus;
+      } else if (!pvm_settings_) {
+        pvm_settings_.emplace(pvm.memory_target, pvm.node_affinity, pvm.cpu_cap);
+      }
+      pvmkit::project(*view_, s.what);
+    }
+    return *view_;
+  }
+
+ private:
+  template <class A>
+  static domain_id domain_of(const A& a) noexcept {
+    if constexpr (requires { a.domain; }) return a.domain;
+    else return domain_id::invalid();
+  }
+
+  host_view* view_;
+  std::optional<std::vector<vcpu_state>> vcpus_;
+  std::optional<std::tuple<bytes, nodeset, std::optional<unsigned>>> pvm_settings_;
+  std::optional<std::vector<domain_state>> guests_;
+  std::optional<std::vector<pvm_task>> tasks_;
+};
+}  // namespace detail
+
 // Runs the policies in order; each sees the snapshot as the plans before it would leave it
 // (sizing first, then placement, sees the vCPUs sizing will bring online).
 template <Backend B, Policy... Ps>
@@ -118,21 +171,21 @@ class controller {
   void on_decision(std::function<void(const decision_record&)> sink) { log_.on_record(std::move(sink)); }
   void record_decisions(bool on) { log_ = decision_log{on}; }
 
-  // A dry run: what the policies would do now.
+  // A dry run: what the policies would do now. The snapshot is copied only when a plan has to be
+  // shown to a later policy.
   [[nodiscard]] plan decide(const host_view& view) {
-    plan total;
-    host_view projected = view;
-    std::apply(
-        [&](auto&... pol) {
-          (([&] {
-             plan part = pol.decide(projected, log_);
-             projected = project(std::move(projected), part);
-             total.append(part);
-           }()),
-           ...);
-        },
-        policies_);
-    return total;
+    std::optional<host_view> projected;
+    return decide_with(view, [&](const plan& part) -> const host_view& {
+      if (!projected) projected.emplace(view);
+      for (const auto& s : part.steps()) project(*projected, s.what);
+      return *projected;
+    });
+  }
+  // The same on a snapshot the caller owns: the plans are projected onto it in place for the
+  // policies after them, and it is left as it was.
+  [[nodiscard]] plan decide(host_view& view) {
+    detail::projected_in_place projected{view};
+    return decide_with(view, [&](const plan& part) -> const host_view& { return projected.project(part); });
   }
 
   // One control round. The snapshot failing is an error; a failed apply is reported in the round.
@@ -142,7 +195,7 @@ class controller {
     round_report round;
     round.before = std::move(*snap);
     log_.clear();
-    round.planned = decide(round.before);
+    round.planned = decide(round.before);  // in place: round.before is the snapshot again after
     round.applied = apply_plan(*backend_, round.before, round.planned);
     round.decisions = log_.records();
     return round;
@@ -186,6 +239,27 @@ class controller {
   [[nodiscard]] auto& policy() noexcept { return std::get<I>(policies_); }
 
  private:
+  // Each policy decides on `view` as the plans before it leave it (`project_part` shows a plan to
+  // the policies after it); the last plan is shown to none.
+  template <class Project>
+  plan decide_with(const host_view& view, Project project_part) {
+    plan total;
+    const host_view* seen = &view;
+    std::size_t at = 0;
+    std::apply(
+        [&](auto&... pol) {
+          (([&] {
+             plan part = pol.decide(*seen, log_);
+             if (++at < sizeof...(Ps) && !part.empty()) seen = &project_part(part);
+             if (total.empty()) total = std::move(part);
+             else total.append(part);
+           }()),
+           ...);
+        },
+        policies_);
+    return total;
+  }
+
   B* backend_;
   std::tuple<Ps...> policies_;
   decision_log log_;

@@ -83,7 +83,15 @@ struct plan_step {
 
 class plan {
  public:
-  void add(action a, std::string reason) { steps_.push_back({std::move(a), std::move(reason)}); }
+  // Built in place: a temporary step would be moved once more for each of a plan's thousands.
+  void add(action a, std::string reason) {
+    plan_step& s = steps_.emplace_back();
+    s.what = std::move(a);
+    s.reason = std::move(reason);
+  }
+  // Room for `steps` steps in all: a policy that knows it will emit many (a first plan: two per
+  // task) saves the moves of every step each time the list would have grown.
+  void reserve(std::size_t steps) { steps_.reserve(steps); }
   void append(const plan& other) { steps_.insert(steps_.end(), other.steps_.begin(), other.steps_.end()); }
   [[nodiscard]] const std::vector<plan_step>& steps() const noexcept { return steps_; }
   [[nodiscard]] std::size_t size() const noexcept { return steps_.size(); }

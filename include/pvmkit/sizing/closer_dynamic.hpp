@@ -269,18 +269,26 @@ class closer_dynamic {
     std::size_t max_id = 0;
     for (const auto& g : view.guests) max_id = std::max(max_id, g.id.valid() ? g.id.index() : 0);
     home_.assign(view.guests.empty() ? 0 : max_id + 1, node_id::invalid());
-    has_tasks_.assign(home_.size(), false);
+    has_tasks_.assign(home_.size(), 0);
     for (const auto& g : view.guests) {
       if (!g.id.valid()) continue;
-      const node_id h = topo.nearest_cpu_node(placement::guest_home(topo, g));  // a memory-only home's work runs next door
+      // guest_home(), its common case inline; a memory-only home's work runs next door.
+      const node_id h = topo.nearest_cpu_node(g.home_node.index() < n_nodes ? g.home_node : placement::guest_home(topo, g));
       home_[g.id.index()] = h;
       ++guests_on_[h.index()];
     }
-    for (const auto& t : view.tasks) {
-      const node_id running = placement::single_node(topo, t.affinity);
+    running_node_.resize(view.tasks.size(), node_id::invalid());
+    for (std::size_t i = 0; i < view.tasks.size(); ++i) {
+      const pvm_task& t = view.tasks[i];
+      // single_node(), tried first on the node the task at this position ran on last round: on a
+      // placed host its CPU set is that node's, which single_node() would find at several times
+      // the cost.
+      node_id& running = running_node_[i];
+      if (!(running.index() < n_nodes && !t.affinity.empty() && t.affinity == topo.nodes()[running.index()].cpus))
+        running = placement::single_node(topo, t.affinity);
       node_id n = t.guest.valid() && t.guest.index() < home_.size() ? home_[t.guest.index()] : node_id::invalid();
       if (n.valid()) {
-        has_tasks_[t.guest.index()] = true;
+        has_tasks_[t.guest.index()] = 1;
       } else if (const device* d = t.device.empty() ? nullptr : topo.find_device(t.device); d && d->node.valid()) {
         n = d->node;  // pVM-wide work that drives a device
       } else {
@@ -453,7 +461,8 @@ class closer_dynamic {
   std::vector<std::size_t> ceiling_, order_;
   std::vector<std::size_t> running_tasks_, guests_on_;
   std::vector<node_id> home_;
-  std::vector<bool> has_tasks_;
+  std::vector<std::uint8_t> has_tasks_;  // bytes: a bit vector's read-modify-write costs more per task
+  std::vector<node_id> running_node_;    // per task position: the node it ran on last round
 };
 
 static_assert(SizingPolicy<closer_dynamic>);
