@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <tuple>
@@ -127,10 +128,10 @@ class projected_in_place {
     if (tasks_) view_->tasks = std::move(*tasks_);
   }
 
-  const host_view& project(const plan& p) {
+  const host_view& project(std::span<const plan_step> steps) {
     static_assert(std::variant_size_v<action> == 7, "a new action: save what it changes before projecting it");
     domain_state& pvm = view_->pvm;
-    for (const auto& s : p.steps()) {
+    for (const auto& s : steps) {
       if (is_task_action(s.what)) {
         if (!tasks_) tasks_ = view_->tasks;
       } else if (std::visit([](const auto& x) { return domain_of(x); }, s.what) != pvm.id) {
@@ -175,9 +176,9 @@ class controller {
   // shown to a later policy.
   [[nodiscard]] plan decide(const host_view& view) {
     std::optional<host_view> projected;
-    return decide_with(view, [&](const plan& part) -> const host_view& {
+    return decide_with(view, [&](std::span<const plan_step> part) -> const host_view& {
       if (!projected) projected.emplace(view);
-      for (const auto& s : part.steps()) project(*projected, s.what);
+      for (const auto& s : part) project(*projected, s.what);
       return *projected;
     });
   }
@@ -185,7 +186,7 @@ class controller {
   // policies after them, and it is left as it was.
   [[nodiscard]] plan decide(host_view& view) {
     detail::projected_in_place projected{view};
-    return decide_with(view, [&](const plan& part) -> const host_view& { return projected.project(part); });
+    return decide_with(view, [&](std::span<const plan_step> part) -> const host_view& { return projected.project(part); });
   }
 
   // One control round. The snapshot failing is an error; a failed apply is reported in the round.
@@ -239,8 +240,9 @@ class controller {
   [[nodiscard]] auto& policy() noexcept { return std::get<I>(policies_); }
 
  private:
-  // Each policy decides on `view` as the plans before it leave it (`project_part` shows a plan to
-  // the policies after it); the last plan is shown to none.
+  // Each policy decides on `view` as the plans before it leave it (`project_part` shows a plan's
+  // steps to the policies after it); the last plan is shown to none. A policy that can append its
+  // steps to the round's plan (AppendingPolicy) does, instead of having them copied there.
   template <class Project>
   plan decide_with(const host_view& view, Project project_part) {
     plan total;
@@ -249,10 +251,16 @@ class controller {
     std::apply(
         [&](auto&... pol) {
           (([&] {
-             plan part = pol.decide(*seen, log_);
-             if (++at < sizeof...(Ps) && !part.empty()) seen = &project_part(part);
-             if (total.empty()) total = std::move(part);
-             else total.append(part);
+             const std::size_t first = total.size();
+             if constexpr (AppendingPolicy<std::remove_cvref_t<decltype(pol)>>) {
+               pol.decide(*seen, log_, total);
+             } else {
+               plan part = pol.decide(*seen, log_);
+               if (total.empty()) total = std::move(part);
+               else total.append(part);
+             }
+             if (++at < sizeof...(Ps) && total.size() > first)
+               seen = &project_part(std::span<const plan_step>{total.steps()}.subspan(first));
            }()),
            ...);
         },

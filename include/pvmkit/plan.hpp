@@ -76,6 +76,12 @@ using action = std::variant<set_vcpu_affinity, set_vcpu_online, set_memory_targe
 [[nodiscard]] inline bool is_cap_action(const action& a) noexcept { return std::holds_alternative<set_cpu_cap>(a); }
 
 struct plan_step {
+  plan_step() = default;
+  // From the action's own type and any string-like reason, built in place (plan::add).
+  template <class A, class R>
+    requires std::is_constructible_v<action, A&&> && std::is_constructible_v<std::string, R&&>
+  plan_step(A&& a, R&& r) : what(std::forward<A>(a)), reason(std::forward<R>(r)) {}
+
   action what;
   std::string reason;
   friend bool operator==(const plan_step&, const plan_step&) = default;
@@ -83,11 +89,12 @@ struct plan_step {
 
 class plan {
  public:
-  // Built in place: a temporary step would be moved once more for each of a plan's thousands.
-  void add(action a, std::string reason) {
-    plan_step& s = steps_.emplace_back();
-    s.what = std::move(a);
-    s.reason = std::move(reason);
+  // The step is built in place: a first plan adds thousands, and temporaries (a variant, a string)
+  // would each be moved and destroyed.
+  template <class A, class R>
+    requires std::is_constructible_v<plan_step, A&&, R&&>
+  [[gnu::noinline]] void add(A&& a, R&& reason) {
+    steps_.emplace_back(std::forward<A>(a), std::forward<R>(reason));
   }
   // Room for `steps` steps in all: a policy that knows it will emit many (a first plan: two per
   // task) saves the moves of every step each time the list would have grown.

@@ -146,6 +146,11 @@ class closer {
 
   [[nodiscard]] plan decide(const host_view& view, decision_log& log) {
     plan p;
+    decide(view, log, p);
+    return p;
+  }
+  // The same steps, added to the end of `p` (AppendingPolicy: the controller's round plan).
+  void decide(const host_view& view, decision_log& log, plan& p) {
     const bool new_topology = view.topo != topo_;
     topo_ = view.topo;
     const topology& topo = *topo_;
@@ -241,7 +246,6 @@ class closer {
       for (std::size_t i = 0; i < n_tasks; ++i)
         if (tasks_[i].stage == stage_irq) place(view, i, tasks_[i].load, budget, p, log);
     planned_ = true;
-    return p;
   }
 
   [[nodiscard]] plan replan(const host_view& view, domain_id changed, decision_log& log) {
@@ -715,8 +719,8 @@ class closer {
   }
   void emit(const pvm_task& t, node_id choice, bool unchanged, closer_reason why, plan& p) {
     const cpuset& cpus = nodes_[choice.index()].cpus;
-    if (!unchanged && t.affinity != cpus && !cpus.empty()) p.add(set_task_affinity{t.id, cpus}, std::string{to_string(why)});
-    if (t.memory_node != choice) p.add(set_task_memory_node{t.id, choice}, std::string{to_string(why)});
+    if (!unchanged && t.affinity != cpus && !cpus.empty()) p.add(set_task_affinity{t.id, cpus}, to_string(why));
+    if (t.memory_node != choice) p.add(set_task_memory_node{t.id, choice}, to_string(why));
   }
 
   // The node with pVM vCPUs whose utilisation after adding `load` is lowest.
@@ -752,5 +756,6 @@ class closer {
 
 static_assert(PlacementPolicy<closer>);
 static_assert(IncrementalPlacement<closer>);
+static_assert(AppendingPolicy<closer>);
 
 }  // namespace pvmkit::placement
