@@ -155,6 +155,7 @@ class closer {
     topo_ = view.topo;
     const topology& topo = *topo_;
     const std::size_t n_nodes = topo.node_count();
+    if (new_topology) all_cpus_span_ = !single_node(topo, topo.cpus()).valid();
 
     layout_.build(topo, view.pvm);
     nodes_.resize(n_nodes);
@@ -530,11 +531,13 @@ class closer {
 
   [[nodiscard]] node_id current_node(const pvm_task& t, bool& exact) const {
     exact = false;
+    // An unplaced task's set is every CPU: on a host with CPUs on several nodes, in no node.
+    if (all_cpus_span_ && t.affinity == topo_->cpus()) return node_id::invalid();
     const auto first = t.affinity.first();
     if (!first) return node_id::invalid();
     const node_id n = topo_->node_of(*first);
-    // A set that spans nodes (an unplaced task's, over all CPUs) lies in no node and equals no
-    // node's pVM CPU set (a subset of that node's CPUs): decided from its first and last CPUs.
+    // A set that spans nodes lies in no node and equals no node's pVM CPU set (a subset of that
+    // node's CPUs): decided from its first and last CPUs.
     if (!n.valid() || topo_->node_of(cpu_id{static_cast<cpu_id::rep>(t.affinity.extent() - 1)}) != n)
       return node_id::invalid();
     if (t.affinity == nodes_[n.index()].cpus) {
@@ -750,6 +753,7 @@ class closer {
   std::vector<std::uint32_t> order_;  // scratch: tasks on overloaded home nodes
   std::vector<double> demand_, wanted_, has_;  // scratch: per node, for pinning floating vCPUs
   bool planned_ = false;
+  bool all_cpus_span_ = false;  // the topology's CPUs are on more than one node
   bool home_settled_ = false;  // every task at home is exactly on its node, which has pVM vCPUs
   bool grouped_ = false;  // members_ and guests_[].first/count match tasks_[].guest
 };

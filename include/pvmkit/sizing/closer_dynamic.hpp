@@ -283,6 +283,10 @@ class closer_dynamic {
     // Raw pointers: the stores into the tables (has_tasks_ holds bytes, which may alias anything)
     // would otherwise make the compiler reload every vector's data pointer for each task.
     const std::vector<numa_node>& nodes = topo.nodes();
+    // An unplaced task's CPU set is every CPU (a floating pVM's, as it boots): single_node() of it
+    // once, not once per task.
+    const cpuset& all_cpus = topo.cpus();
+    const node_id all_cpus_node = placement::single_node(topo, all_cpus);
     const pvm_task* const tasks = view.tasks.data();
     node_id* const ran_on = running_node_.data();
     const node_id* const home = home_.data();
@@ -299,7 +303,7 @@ class closer_dynamic {
       // the cost.
       node_id running = ran_on[i];
       if (!(running.index() < n_nodes && !t.affinity.empty() && t.affinity == nodes[running.index()].cpus))
-        ran_on[i] = running = placement::single_node(topo, t.affinity);
+        ran_on[i] = running = t.affinity == all_cpus ? all_cpus_node : placement::single_node(topo, t.affinity);
       node_id n = t.guest.index() < n_homes ? home[t.guest.index()] : node_id::invalid();  // an invalid id is beyond
       if (n.valid()) {
         has_tasks[t.guest.index()] = 1;
