@@ -1,8 +1,12 @@
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/controller.hpp>
+#include <pvmkit/placement/closer.hpp>
+#include <pvmkit/sizing/closer_dynamic.hpp>
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -308,4 +312,87 @@ TEST_CASE("the controller drops the steps its backend cannot carry out, with a r
   REQUIRE(kept.has_value());
   CHECK(kept->planned.size() == 1);
   CHECK(f.host.state().tasks[1].memory_node == node_id{1});
+}
+
+namespace {
+
+// A 4-node host with asymmetric distances, NICs on nodes 0 and 3, 6 CPUs per node and a pVM of 24
+// vCPUs floating over all of them (as it boots); 48 guests, half of them homed on node 0 (whose
+// backends need more than its CPUs), each with a net and a block backend, and 2 pVM-wide tasks.
+// Loads are multiples of 1/64 so that sums are exact whatever their order.
+mock_host pressured_host() {
+  std::vector<numa_node> nodes;
+  for (std::size_t n = 0; n < 4; ++n)
+    nodes.push_back({node_id{static_cast<node_id::rep>(n)}, cpuset::range(static_cast<cpu_id::rep>(6 * n), static_cast<cpu_id::rep>(6 * n + 6)),
+                     64_GiB, 64_GiB});
+  std::vector<std::uint32_t> d{10, 16, 22, 28,  //
+                               16, 10, 16, 22,  //
+                               22, 16, 10, 16,  //
+                               28, 22, 16, 10};
+  mock_host host{topology{std::move(nodes), std::move(d),
+                          {{"eth0", device_kind::network, node_id{0}}, {"eth1", device_kind::network, node_id{3}}}},
+                 {.vcpus = 24, .memory = 4_GiB}};
+  for (std::size_t g = 0; g < 48; ++g) {
+    const node_id home{static_cast<node_id::rep>(g % 2 == 0 ? 0 : g % 4)};
+    const domain_id id = host.add_guest({.name = "g" + std::to_string(g), .vcpus = 2, .home = home, .memory = 1_GiB});
+    const double load = static_cast<double>(1 + (g * 7) % 24) / 64.0;
+    host.add_task({.name = "vif" + std::to_string(g), .kind = task_kind::net_backend, .guest = id,
+                   .device = g % 3 == 0 ? "eth1" : "eth0", .cpu_load = load});
+    host.add_task({.name = "vbd" + std::to_string(g), .kind = task_kind::block_backend, .guest = id, .cpu_load = load / 2});
+  }
+  host.add_task({.name = "netback-wide", .kind = task_kind::net_backend, .device = "eth1", .cpu_load = 0.5});
+  host.add_task({.name = "xenstored", .kind = task_kind::other, .cpu_load = 0.125});
+  return host;
+}
+
+// A round's changes: about 10 % of the tasks change load, one guest moves home (and back later).
+void change_round(host_view& v, std::size_t round) {
+  for (std::size_t i = round % 10; i < v.tasks.size(); i += 10)
+    v.tasks[i].cpu_load = static_cast<double>(1 + (i * 5 + round * 11) % 40) / 64.0;
+  domain_state& g = v.guests[(round * 7) % v.guests.size()];
+  const node_id home{static_cast<node_id::rep>((g.home_node.index() + 1 + round) % 4)};
+  const bytes memory = g.memory();
+  g.home_node = home;
+  std::fill(g.memory_per_node.begin(), g.memory_per_node.end(), bytes{});
+  g.memory_per_node[home.index()] = memory;
+  g.node_affinity = nodeset{home};
+  for (auto& vc : g.vcpus) vc.hard_affinity = vc.soft_affinity = v.topo->node(home).cpus;
+}
+
+}  // namespace
+
+TEST_CASE("decide(): closer_dynamic then Closer plan as the two run one after the other, over rounds on a pressured 4-node host") {
+  // The controller projects the sizing plan onto the snapshot in place (or a copy) and has Closer
+  // append its steps to the round's plan; closer_dynamic remembers where each task ran. The plain
+  // chain decides on copies of both policies: sizing on the snapshot with its tasks rotated (so no
+  // task is where it was last round), Closer on a copy of the snapshot with the sizing plan applied.
+  mock_host host = pressured_host();
+  controller ctl{host, sizing::closer_dynamic{}, placement::closer{}};
+  host_view v = host.state();
+  std::size_t sizing_steps = 0, placement_steps = 0, spilled = 0;
+  for (std::size_t round = 0; round < 16; ++round) {
+    CAPTURE(round);
+    sizing::closer_dynamic sizing = ctl.policy<0>();
+    placement::closer closer = ctl.policy<1>();
+    decision_log log;
+    host_view rotated = v;
+    std::rotate(rotated.tasks.begin(), rotated.tasks.begin() + 1, rotated.tasks.end());
+    plan expected = sizing.decide(rotated, log);
+    const plan placed = closer.decide(project(v, expected), log);
+    sizing_steps += expected.size();
+    placement_steps += placed.size();
+    for (const auto& s : placed.steps()) spilled += s.reason == placement::to_string(placement::closer_reason::spilled) ? 1U : 0U;
+    expected.append(placed);
+
+    const std::string before = digest(v);
+    const plan got = round % 2 == 0 ? ctl.decide(v) : ctl.decide(std::as_const(v));
+    CHECK(digest(v) == before);  // the owned snapshot is left as it was
+    REQUIRE(got == expected);
+    v = project(std::move(v), got);
+    change_round(v, round);
+  }
+  // The rounds did decide something: vCPUs sized, tasks placed, some of them away from home.
+  CHECK(sizing_steps > 24);
+  CHECK(placement_steps > 96);
+  CHECK(spilled > 0);
 }

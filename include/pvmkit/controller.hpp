@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -41,6 +43,10 @@ template <class B>
   if (is_task_action(a)) return TaskPlacement<B>;
   return true;
 }
+
+// Every action is carried out: the controller then checks no step.
+template <class B>
+inline constexpr bool carries_out_everything = CpuCapControl<B> && TaskPlacement<B> && backend_traits<B>::places_task_memory;
 
 namespace detail {
 template <class B>
@@ -118,6 +124,58 @@ struct round_report {
   std::vector<decision_record> decisions;
 };
 
+namespace detail {
+// A snapshot with plans projected onto it in place, put back as it was when this goes out of scope
+// (a policy throwing included). Only what a plan touches is saved first: the pVM's vCPUs for a
+// sizing plan that moves them, its memory target, node affinity and cap for the others, the guests
+// or the tasks only when a plan acts on them; a copy of the whole snapshot (thousands of records
+// and allocations on a large host) would cost more than the decisions taken on it.
+class projected_in_place {
+ public:
+  explicit projected_in_place(host_view& view) noexcept : view_(&view) {}
+  projected_in_place(const projected_in_place&) = delete;
+  projected_in_place& operator=(const projected_in_place&) = delete;
+  ~projected_in_place() {
+    domain_state& pvm = view_->pvm;
+    if (vcpus_) pvm.vcpus = std::move(*vcpus_);
+    if (pvm_settings_) std::tie(pvm.memory_target, pvm.node_affinity, pvm.cpu_cap) = std::move(*pvm_settings_);
+    if (guests_) view_->guests = std::move(*guests_);
+    if (tasks_) view_->tasks = std::move(*tasks_);
+  }
+
+  const host_view& project(std::span<const plan_step> steps) {
+    static_assert(std::variant_size_v<action> == 7, "a new action: save what it changes before projecting it");
+    domain_state& pvm = view_->pvm;
+    for (const auto& s : steps) {
+      if (is_task_action(s.what)) {
+        if (!tasks_) tasks_ = view_->tasks;
+      } else if (std::visit([](const auto& x) { return domain_of(x); }, s.what) != pvm.id) {
+        if (!guests_) guests_ = view_->guests;
+      } else if (std::holds_alternative<set_vcpu_affinity>(s.what) || std::holds_alternative<set_vcpu_online>(s.what)) {
+        if (!vcpus_) vcpus_ = pvm.vcpus;
+      } else if (!pvm_settings_) {
+        pvm_settings_.emplace(pvm.memory_target, pvm.node_affinity, pvm.cpu_cap);
+      }
+      pvmkit::project(*view_, s.what);
+    }
+    return *view_;
+  }
+
+ private:
+  template <class A>
+  static domain_id domain_of(const A& a) noexcept {
+    if constexpr (requires { a.domain; }) return a.domain;
+    else return domain_id::invalid();
+  }
+
+  host_view* view_;
+  std::optional<std::vector<vcpu_state>> vcpus_;
+  std::optional<std::tuple<bytes, nodeset, std::optional<unsigned>>> pvm_settings_;
+  std::optional<std::vector<domain_state>> guests_;
+  std::optional<std::vector<pvm_task>> tasks_;
+};
+}  // namespace detail
+
 // Runs the policies in order; each sees the snapshot as the plans before it would leave it
 // (sizing first, then placement, sees the vCPUs sizing will bring online). Steps the backend
 // cannot carry out (can_carry_out) are dropped from each policy's plan, with a decision record,
@@ -131,21 +189,21 @@ class controller {
   void on_decision(std::function<void(const decision_record&)> sink) { log_.on_record(std::move(sink)); }
   void record_decisions(bool on) { log_ = decision_log{on}; }
 
-  // A dry run: what the policies would do now.
+  // A dry run: what the policies would do now. The snapshot is copied only when a plan has to be
+  // shown to a later policy.
   [[nodiscard]] plan decide(const host_view& view) {
-    plan total;
-    host_view projected = view;
-    std::apply(
-        [&](auto&... pol) {
-          (([&] {
-             plan part = supported_only(pol.decide(projected, log_));
-             projected = project(std::move(projected), part);
-             total.append(part);
-           }()),
-           ...);
-        },
-        policies_);
-    return total;
+    std::optional<host_view> projected;
+    return decide_with(view, [&](std::span<const plan_step> part) -> const host_view& {
+      if (!projected) projected.emplace(view);
+      for (const auto& s : part) project(*projected, s.what);
+      return *projected;
+    });
+  }
+  // The same on a snapshot the caller owns: the plans are projected onto it in place for the
+  // policies after them, and it is left as it was.
+  [[nodiscard]] plan decide(host_view& view) {
+    detail::projected_in_place projected{view};
+    return decide_with(view, [&](std::span<const plan_step> part) -> const host_view& { return projected.project(part); });
   }
 
   // One control round. The snapshot failing is an error; a failed apply is reported in the round.
@@ -155,7 +213,7 @@ class controller {
     round_report round;
     round.before = std::move(*snap);
     log_.clear();
-    round.planned = decide(round.before);
+    round.planned = decide(round.before);  // in place: round.before is the snapshot again after
     round.applied = apply_plan(*backend_, round.before, round.planned);
     round.decisions = log_.records();
     return round;
@@ -183,8 +241,11 @@ class controller {
       std::apply(
           [&](auto&... pol) {
             (([&] {
-               if constexpr (GuardedPolicy<std::remove_cvref_t<decltype(pol)>>)
-                 round.planned.append(supported_only(pol.guard(round.before, log_)));
+               if constexpr (GuardedPolicy<std::remove_cvref_t<decltype(pol)>>) {
+                 const std::size_t first = round.planned.size();
+                 round.planned.append(pol.guard(round.before, log_));
+                 drop_unsupported(round.planned, first);
+               }
              }()),
              ...);
           },
@@ -200,26 +261,62 @@ class controller {
   [[nodiscard]] auto& policy() noexcept { return std::get<I>(policies_); }
 
  private:
-  [[nodiscard]] plan supported_only(plan p) {
-    if (std::all_of(p.steps().begin(), p.steps().end(), [](const plan_step& s) { return can_carry_out<B>(s.what); })) return p;
-    plan kept;
-    std::vector<std::pair<std::string_view, std::size_t>> dropped;  // per kind of action, in order met
-    for (const auto& s : p.steps()) {
-      if (can_carry_out<B>(s.what)) {
-        kept.add(s.what, s.reason);
-        continue;
+  // Drops from `total` the steps from `first` on that the backend cannot carry out, with one
+  // decision record per kind of action dropped. Free on a backend that carries out every action.
+  void drop_unsupported(plan& total, std::size_t first) {
+    if constexpr (!carries_out_everything<B>) {
+      const auto& steps = total.steps();
+      if (std::all_of(steps.begin() + static_cast<std::ptrdiff_t>(first), steps.end(),
+                      [](const plan_step& s) { return can_carry_out<B>(s.what); }))
+        return;
+      plan kept;
+      std::vector<std::pair<std::string_view, std::size_t>> dropped;  // per kind of action, in order met
+      for (std::size_t i = 0; i < steps.size(); ++i) {
+        if (i < first || can_carry_out<B>(steps[i].what)) {
+          kept.add(steps[i].what, steps[i].reason);
+          continue;
+        }
+        const std::string_view kind = action_name(steps[i].what);
+        auto it = std::find_if(dropped.begin(), dropped.end(), [&](const auto& d) { return d.first == kind; });
+        if (it == dropped.end()) dropped.emplace_back(kind, 1);
+        else ++it->second;
       }
-      const std::string_view kind = action_name(s.what);
-      auto it = std::find_if(dropped.begin(), dropped.end(), [&](const auto& d) { return d.first == kind; });
-      if (it == dropped.end()) dropped.emplace_back(kind, 1);
-      else ++it->second;
+      if (log_.enabled())
+        for (const auto& [kind, n] : dropped)
+          log_.add({"controller", std::string{kind} + " steps",
+                    {{"backend", std::string{backend_traits<B>::name}}, {"dropped", std::to_string(n)}}, {}, "dropped",
+                    "the backend cannot carry them out (see its backend_traits and capabilities)"});
+      total = std::move(kept);
     }
-    if (log_.enabled())
-      for (const auto& [kind, n] : dropped)
-        log_.add({"controller", std::string{kind} + " steps",
-                  {{"backend", std::string{backend_traits<B>::name}}, {"dropped", std::to_string(n)}}, {}, "dropped",
-                  "the backend cannot carry them out (see its backend_traits and capabilities)"});
-    return kept;
+  }
+
+  // Each policy decides on `view` as the plans before it leave it (`project_part` shows a plan's
+  // steps to the policies after it); the last plan is shown to none. A policy that can append its
+  // steps to the round's plan (AppendingPolicy) does, instead of having them copied there.
+  template <class Project>
+  plan decide_with(const host_view& view, Project project_part) {
+    plan total;
+    const host_view* seen = &view;
+    std::size_t at = 0;
+    std::apply(
+        [&](auto&... pol) {
+          (([&] {
+             const std::size_t first = total.size();
+             if constexpr (AppendingPolicy<std::remove_cvref_t<decltype(pol)>>) {
+               pol.decide(*seen, log_, total);
+             } else {
+               plan part = pol.decide(*seen, log_);
+               if (total.empty()) total = std::move(part);
+               else total.append(part);
+             }
+             drop_unsupported(total, first);
+             if (++at < sizeof...(Ps) && total.size() > first)
+               seen = &project_part(std::span<const plan_step>{total.steps()}.subspan(first));
+           }()),
+           ...);
+        },
+        policies_);
+    return total;
   }
 
   B* backend_;

@@ -108,6 +108,15 @@ TEST_CASE("sets across the inline/heap storage boundary behave the same") {
     const cpuset& alias = a;
     a = alias;  // self-assignment keeps the set
     CHECK(a == s);
+    cpuset f = cpuset::range(0, 256);
+    const cpuset one{cpu_id{5}};
+    f = one;  // inline target and source, fewer words: the words past them read as empty
+    CHECK(f == one);
+    CHECK(f.extent() == 6);
+    cpuset g = one;  // inline copy, then grown on its own
+    g.insert(cpu_id{200});
+    CHECK(g == cpuset{cpu_id{5}, cpu_id{200}});
+    CHECK(one == cpuset{cpu_id{5}});
   }
   SUBCASE("set algebra mixes inline and heap operands") {
     const auto low = cpuset::range(0, 256);

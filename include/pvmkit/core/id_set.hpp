@@ -51,10 +51,24 @@ class id_set {
 
   id_set() noexcept = default;
   id_set(std::initializer_list<Id> ids) { for (Id i : ids) insert(i); }
-  id_set(const id_set& o) { assign_words(o.data(), o.size_); }
+  // An inline set is copied whole, its unused words zero as they are there: no calls to copy and
+  // clear a variable number of words (a plan copies a CPU set into each of its thousands of steps).
+  id_set(const id_set& o) {
+    if (o.on_heap()) {
+      assign_words(o.data(), o.size_);
+    } else {
+      store_ = o.store_;
+      size_ = o.size_;
+    }
+  }
   id_set(id_set&& o) noexcept { take(o); }
   id_set& operator=(const id_set& o) {
-    if (this != &o) assign_words(o.data(), o.size_);
+    if (!on_heap() && !o.on_heap()) {
+      store_ = o.store_;
+      size_ = o.size_;
+    } else if (this != &o) {
+      assign_words(o.data(), o.size_);
+    }
     return *this;
   }
   id_set& operator=(id_set&& o) noexcept {
@@ -64,7 +78,9 @@ class id_set {
     }
     return *this;
   }
-  ~id_set() { release(); }
+  ~id_set() {
+    if (on_heap()) delete[] store_.heap;  // an inline set has nothing to give back
+  }
 
   // [first, last) as a contiguous range of ids.
   [[nodiscard]] static id_set range(std::size_t first, std::size_t last) {

@@ -55,11 +55,9 @@ namespace pvmkit {
   return node_of(topo, soft);
 }
 
-// A guest's home as policies use it: the backend's home_node when it reports one, else the node
-// with most of its memory (a guest whose memory is split is served where most of it is), else the
-// node its vCPUs are pinned to, else node 0.
-[[nodiscard]] inline node_id guest_home(const topology& topo, const domain_state& g) {
-  if (g.home_node.valid() && topo.has_node(g.home_node)) return g.home_node;
+namespace detail {
+// guest_home() when the backend reports no home: memory, then pinning, then node 0.
+[[nodiscard]] inline node_id guest_home_from_placement(const topology& topo, const domain_state& g) {
   if (g.memory().count() > 0) {
     const node_id m = majority_node(g.memory_per_node);
     if (m.valid() && topo.has_node(m)) return m;
@@ -69,6 +67,15 @@ namespace pvmkit {
     if (n.valid()) return n;
   }
   return node_id{0};
+}
+}  // namespace detail
+
+// A guest's home as policies use it: the backend's home_node when it reports one, else the node
+// with most of its memory (a guest whose memory is split is served where most of it is), else the
+// node its vCPUs are pinned to, else node 0. The first case, the common one, is small enough to
+// inline where policies loop over thousands of guests.
+[[nodiscard]] inline node_id guest_home(const topology& topo, const domain_state& g) {
+  return g.home_node.valid() && topo.has_node(g.home_node) ? g.home_node : detail::guest_home_from_placement(topo, g);
 }
 
 // The pVM's vCPUs as seen by node: how many are online on each node (hard affinity inside that

@@ -76,6 +76,12 @@ using action = std::variant<set_vcpu_affinity, set_vcpu_online, set_memory_targe
 [[nodiscard]] inline bool is_cap_action(const action& a) noexcept { return std::holds_alternative<set_cpu_cap>(a); }
 
 struct plan_step {
+  plan_step() = default;
+  // From the action's own type and any string-like reason, built in place (plan::add).
+  template <class A, class R>
+    requires std::is_constructible_v<action, A&&> && std::is_constructible_v<std::string, R&&>
+  plan_step(A&& a, R&& r) : what(std::forward<A>(a)), reason(std::forward<R>(r)) {}
+
   action what;
   std::string reason;
   friend bool operator==(const plan_step&, const plan_step&) = default;
@@ -83,7 +89,16 @@ struct plan_step {
 
 class plan {
  public:
-  void add(action a, std::string reason) { steps_.push_back({std::move(a), std::move(reason)}); }
+  // The step is built in place: a first plan adds thousands, and temporaries (a variant, a string)
+  // would each be moved and destroyed.
+  template <class A, class R>
+    requires std::is_constructible_v<plan_step, A&&, R&&>
+  [[gnu::noinline]] void add(A&& a, R&& reason) {
+    steps_.emplace_back(std::forward<A>(a), std::forward<R>(reason));
+  }
+  // Room for `steps` steps in all: a policy that knows it will emit many (a first plan: two per
+  // task) saves the moves of every step each time the list would have grown.
+  void reserve(std::size_t steps) { steps_.reserve(steps); }
   void append(const plan& other) { steps_.insert(steps_.end(), other.steps_.begin(), other.steps_.end()); }
   [[nodiscard]] const std::vector<plan_step>& steps() const noexcept { return steps_; }
   [[nodiscard]] std::size_t size() const noexcept { return steps_.size(); }

@@ -34,4 +34,12 @@ concept GuardedPolicy = Policy<P> && requires(P& p, const host_view& v, decision
   { p.guard(v, log) } -> std::same_as<plan>;
 };
 
+// A policy that can also add its steps to the end of a plan it is given (the round's plan, holding
+// the steps of the policies before it): the controller then need not copy its steps there, which
+// matters for a policy that emits thousands (a first placement plan). Same steps as decide(v, log).
+template <class P>
+concept AppendingPolicy = Policy<P> && requires(P& p, const host_view& v, decision_log& log, plan& into) {
+  { p.decide(v, log, into) } -> std::same_as<void>;
+};
+
 }  // namespace pvmkit

@@ -55,6 +55,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -145,10 +146,16 @@ class closer {
 
   [[nodiscard]] plan decide(const host_view& view, decision_log& log) {
     plan p;
+    decide(view, log, p);
+    return p;
+  }
+  // The same steps, added to the end of `p` (AppendingPolicy: the controller's round plan).
+  void decide(const host_view& view, decision_log& log, plan& p) {
     const bool new_topology = view.topo != topo_;
     topo_ = view.topo;
     const topology& topo = *topo_;
     const std::size_t n_nodes = topo.node_count();
+    if (new_topology) all_cpus_span_ = !node_of(topo, topo.cpus()).valid();
 
     layout_.build(topo, view.pvm);
     nodes_.resize(n_nodes);
@@ -157,16 +164,16 @@ class closer {
       nodes_[n].cpus = layout_.cpus[n];
       nodes_[n].load = 0;
       nodes_[n].guest_cpu = 0;
+      nodes_[n].host_cpus = static_cast<double>(topo.nodes()[n].cpus.size());
     }
     index_guests(view);
+    // Floating vCPUs are pinned before the tasks are located, so that each task is located once,
+    // against the node CPU sets the plan leaves.
+    if (!layout_.floating.empty()) pin_floating_vcpus(view, p, log);
     index_tasks(view, new_topology);
-    if (!layout_.floating.empty()) {
-      pin_floating_vcpus(view, p, log);
-      locate_tasks(view);  // the node CPU sets changed
-    }
     for (std::size_t n = 0; n < n_nodes; ++n) {
       node_acc& acc = nodes_[n];
-      const double free = std::max(0.0, static_cast<double>(topo.nodes()[n].cpus.size()) - acc.guest_cpu);
+      const double free = std::max(0.0, acc.host_cpus - acc.guest_cpu);
       const double cores = std::min(static_cast<double>(acc.vcpus), free);
       const bool full = static_cast<double>(acc.vcpus) + eps >= std::floor(free + eps);
       const double full_u = std::max(opts_.target_utilisation, opts_.full_utilisation);
@@ -184,6 +191,8 @@ class closer {
     // they follow their backend.
     std::size_t budget = opts_.migration_budget;
     const std::size_t n_tasks = tasks_.size();
+    // An unplaced task gets its CPUs and its memory node: a first plan is two steps per task.
+    if (stage_count_[stage_unplaced] > 0) p.reserve(p.size() + 2 * std::size_t{stage_count_[stage_unplaced]});
     // (A task's load is the view's, read by index_tasks; passes with no task in them are skipped.)
     if (stage_count_[stage_away] > 0)
       for (std::size_t i = 0; i < n_tasks; ++i)
@@ -238,7 +247,6 @@ class closer {
       for (std::size_t i = 0; i < n_tasks; ++i)
         if (tasks_[i].stage == stage_irq) place(view, i, tasks_[i].load, budget, p, log);
     planned_ = true;
-    return p;
   }
 
   [[nodiscard]] plan replan(const host_view& view, domain_id changed, decision_log& log) {
@@ -281,6 +289,7 @@ class closer {
     double guest_cpu = 0;   // cores its guests' own vCPUs use: CPUs the pVM cannot have
     double keep_limit = 0;  // the load a placed task stays under (see the header comment)
     double foreign_limit = 0;  // the load up to which it takes work homed elsewhere
+    double host_cpus = 0;      // the node's CPUs
     std::size_t vcpus = 0;
     cpuset cpus;
   };
@@ -319,7 +328,6 @@ class closer {
     const std::size_t old_slots = guests_.size();
     guests_.resize(view.guests.size());
     std::uint32_t slots = 0;
-    const std::size_t n_nodes = topo_->node_count();
     for (std::size_t i = 0; i < view.guests.size(); ++i) {
       const auto& g = view.guests[i];
       if (!g.id.valid()) continue;
@@ -328,8 +336,7 @@ class closer {
       auto& acc = guests_[slots++];
       acc.id = g.id;
       acc.view_index = static_cast<std::uint32_t>(i);
-      // guest_home(), its common case inline.
-      acc.home = g.home_node.index() < n_nodes ? g.home_node : guest_home(*topo_, g);
+      acc.home = guest_home(*topo_, g);
       nodes_[acc.home.index()].guest_cpu += g.cpu_load;
     }
     guests_.resize(slots);
@@ -374,7 +381,8 @@ class closer {
       a.id = t.id;
       a.irq = t.kind == task_kind::irq;
       a.mem = t.memory_node;
-      // locate(): tried on the node it was placed on last time first (see current_node()).
+      // Where it runs: tried on the node it was placed on last time first (a non-empty set equals
+      // the pVM CPU set of at most one node, so the answer is current_node()'s).
       node_id node = node_id::invalid();
       bool exact = false;
       if (same_task && a.node.index() < n_nodes) {
@@ -389,7 +397,7 @@ class closer {
       a.node = node;
       a.exact = exact;
       a.accounted = node.valid();
-      const node_id home = slot != npos ? ga[slot].home : a.dev.valid() ? a.dev : node;  // task_home(a)
+      const node_id home = task_home(a, ga);
       if (node.valid()) [[likely]] {
         node_acc& acc = na[node.index()];
         acc.load += a.load;
@@ -434,21 +442,6 @@ class closer {
     grouped_ = true;
   }
 
-  // Where the task runs now (accounted there) and in which stage decide() decides it.
-  void locate(task_acc& a, const pvm_task& t) {
-    a.node = current_node(t, a.node, a.exact);
-    a.accounted = a.node.valid();
-    if (a.accounted) nodes_[a.node.index()].load += a.load;
-    a.stage = a.irq ? stage_irq : !a.node.valid() ? stage_unplaced : a.node == task_home(a) ? stage_home : stage_away;
-    ++stage_count_[a.stage];
-  }
-  void locate_tasks(const host_view& view) {
-    for (auto& n : nodes_) n.load = 0;
-    stage_count_ = {};
-    home_settled_ = false;
-    for (std::size_t i = 0; i < view.tasks.size(); ++i) locate(tasks_[i], view.tasks[i]);
-  }
-
   static constexpr std::uint16_t no_device = std::numeric_limits<std::uint16_t>::max();
 
   [[nodiscard]] bool device_matches(const task_acc& a, const pvm_task& t) const noexcept {
@@ -479,34 +472,50 @@ class closer {
   [[nodiscard]] std::uint16_t find_device_index(const pvm_task& t) const noexcept {
     if (t.device.empty()) return no_device;
     const auto& devs = topo_->devices();
-    for (std::size_t k = 0; k < devs.size() && k < no_device; ++k)
-      if (devs[k].name == t.device && devs[k].node.valid()) return static_cast<std::uint16_t>(k);
+    for (std::size_t k = 0; k < devs.size() && k < no_device; ++k) {
+      const std::string& name = devs[k].name;
+      if (name.size() == t.device.size() && same_chars(name.data(), t.device.data(), name.size()) && devs[k].node.valid())
+        return static_cast<std::uint16_t>(k);
+    }
     return no_device;
   }
 
   // Online pVM vCPUs that float over several nodes are pinned to one node each, to the node whose
   // guests' demand is least covered (demand / target utilisation - vCPUs there), so that the
   // capacity follows the work.
+  // Runs before the tasks are indexed: the demand is read from the view (the guests are indexed).
   void pin_floating_vcpus(const host_view& view, plan& p, decision_log& log) {
     const topology& topo = *topo_;
-    std::vector<double> demand(topo.node_count(), 0.0);
-    for (const auto& a : tasks_)
-      if (a.guest != npos) demand[topo.nearest_cpu_node(guests_[a.guest].home).index()] += a.load;  // a memory-only home's work runs next door
+    std::vector<double>& demand = demand_;
+    demand.assign(topo.node_count(), 0.0);
+    for (const auto& t : view.tasks)
+      if (const std::uint32_t slot = slot_of(t.guest); slot != npos)
+        demand[topo.nearest_cpu_node(guests_[slot].home).index()] += t.cpu_load;  // a memory-only home's work runs next door
+    // Per node, the vCPUs its demand wants and those it has, as the doubles the scan compares (the
+    // same values as computing them for each vCPU, without the conversions).
+    std::vector<double>& wanted = wanted_;
+    std::vector<double>& has = has_;
+    wanted.resize(nodes_.size());
+    has.resize(nodes_.size());
+    for (std::size_t n = 0; n < nodes_.size(); ++n) {
+      wanted[n] = demand[n] / opts_.target_utilisation;
+      has[n] = static_cast<double>(nodes_[n].vcpus);
+    }
     for (vcpu_id v : layout_.floating) {
       std::size_t best = 0;
       double best_gap = -std::numeric_limits<double>::infinity();
       double best_density = 0;
       for (std::size_t n = 0; n < nodes_.size(); ++n) {
-        if (!topo.nodes()[n].has_cpus()) continue;  // memory only: no CPU to pin to
-        const double gap = demand[n] / opts_.target_utilisation - static_cast<double>(nodes_[n].vcpus);
-        const double density =
-            static_cast<double>(nodes_[n].vcpus) / static_cast<double>(topo.nodes()[n].cpus.size());
+        if (nodes_[n].host_cpus == 0) continue;  // memory only: no CPU to pin to
+        const double gap = wanted[n] - has[n];
+        const double density = has[n] / nodes_[n].host_cpus;
         if (gap > best_gap + eps || (gap > best_gap - eps && density < best_density - eps)) {
           best = n;
           best_gap = gap;
           best_density = density;
         }
       }
+      has[best] += 1;
       const auto& cpus = topo.nodes()[best].cpus;
       p.add(set_vcpu_affinity{view.pvm.id, v, cpus}, "pin to a node");
       ++nodes_[best].vcpus;
@@ -518,24 +527,18 @@ class closer {
     }
   }
 
-  // Tried first on the node it was placed on last time (a.node), where it is on a placed host; a
-  // non-empty set equals the CPU set of at most one node, so the answer is the same.
-  [[nodiscard]] node_id current_node(const pvm_task& t, node_id last, bool& exact) const {
-    if (last.valid() && last.index() < nodes_.size()) {
-      const cpuset& there = nodes_[last.index()].cpus;
-      if (!there.empty() && t.affinity == there) {
-        exact = true;
-        return last;
-      }
-    }
-    return current_node(t, exact);
-  }
   [[nodiscard]] node_id current_node(const pvm_task& t, bool& exact) const {
     exact = false;
+    // An unplaced task's set is every CPU: on a host with CPUs on several nodes, in no node.
+    if (all_cpus_span_ && t.affinity == topo_->cpus()) return node_id::invalid();
     const auto first = t.affinity.first();
     if (!first) return node_id::invalid();
     const node_id n = topo_->node_of(*first);
-    if (n.valid() && t.affinity == nodes_[n.index()].cpus) {
+    // A set that spans nodes lies in no node and equals no node's pVM CPU set (a subset of that
+    // node's CPUs): decided from its first and last CPUs.
+    if (!n.valid() || topo_->node_of(cpu_id{static_cast<cpu_id::rep>(t.affinity.extent() - 1)}) != n)
+      return node_id::invalid();
+    if (t.affinity == nodes_[n.index()].cpus) {
       exact = true;
       return n;
     }
@@ -545,8 +548,10 @@ class closer {
 
   // The node a task is scored from: its guest's home; for pVM-wide work the node of the device it
   // drives, else where it runs now (invalid when unplaced: the caller picks the least loaded).
-  [[nodiscard]] node_id task_home(const task_acc& a) const noexcept {
-    if (a.guest != npos) return guests_[a.guest].home;
+  [[nodiscard]] node_id task_home(const task_acc& a) const noexcept { return task_home(a, guests_.data()); }
+  // The same over the guests' table as a raw pointer (the accounting pass keeps it in a register).
+  [[nodiscard]] static node_id task_home(const task_acc& a, const guest_acc* guests) noexcept {
+    if (a.guest != npos) return guests[a.guest].home;
     return a.dev.valid() ? a.dev : a.node;
   }
 
@@ -566,9 +571,11 @@ class closer {
     return any;
   }
 
-  // Decides task i with its current load. The fast path is a settled host's common case, a task at
-  // home that still fits there (home first: nothing else to score); it reads no view record.
-  // Inlined into each pass: a call per task costs more than the fast path itself.
+  // Decides task i with its current load. The fast paths are choose()'s answer when home has room
+  // (home first: nothing else to score): a settled host's common case, a task at home that still
+  // fits there, and a first plan's, an unplaced task whose home has room. They read no view record
+  // unless something is emitted. Inlined into each pass: a call per task costs more than the fast
+  // path itself.
   [[gnu::always_inline]] void place(const host_view& view, std::size_t i, double load, std::size_t& budget, plan& p,
                                     decision_log& log) {
     task_acc& a = tasks_[i];
@@ -576,11 +583,21 @@ class closer {
     if (cur.valid() && a.accounted) nodes_[cur.index()].load -= a.load;
     a.accounted = false;
     a.load = load;
-    if (!a.irq && cur.valid() && cur == task_home(a) && !log.enabled()) {
-      const auto& acc = nodes_[cur.index()];
-      if (acc.vcpus > 0 && acc.load + load <= acc.keep_limit) {
-        settle(view, i, cur, closer_reason::home_has_room, p);
-        return;
+    if (!a.irq && !log.enabled()) {
+      const node_id home = task_home(a);
+      if (cur.valid() && cur == home) {
+        const auto& acc = nodes_[cur.index()];
+        if (acc.vcpus > 0 && acc.load + load <= acc.keep_limit) {
+          settle(view, i, cur, closer_reason::home_has_room, p);
+          return;
+        }
+      } else if (!cur.valid() && home.valid()) {
+        // choose(): home is the first node scored, and its room is capacity + eps (not its own node).
+        const auto& acc = nodes_[home.index()];
+        if (acc.vcpus > 0 && acc.load + load <= acc.capacity + eps) {
+          settle(view, i, home, closer_reason::home_has_room, p);
+          return;
+        }
       }
     }
     choose(view, i, budget, p, log);
@@ -610,7 +627,8 @@ class closer {
 
 
     const bool explain = log.enabled();
-    decision_record rec;
+    std::optional<decision_record> rec;  // only when explaining: its strings cost more than the choice
+    if (explain) rec.emplace();
     node_id choice = node_id::invalid();
     double best_score = std::numeric_limits<double>::infinity();
     closer_reason why = closer_reason::no_pvm_vcpu;
@@ -619,7 +637,7 @@ class closer {
     if (follow.valid()) {
       choice = follow;
       why = closer_reason::follows_backend;
-      if (explain) rec.candidates.push_back({node_label(follow), score(follow), "node of its backend task"});
+      if (explain) rec->candidates.push_back({node_label(follow), score(follow), "node of its backend task"});
     } else if (!home.valid()) {
       // Unplaced pVM-wide work and no node with an online pVM vCPU to score from or go to.
       choice = cur;
@@ -634,7 +652,7 @@ class closer {
         const bool ok = fits(n);
         if (explain) {
           const auto& acc = nodes_[n.index()];
-          rec.candidates.push_back({node_label(n), s,
+          rec->candidates.push_back({node_label(n), s,
                                     (ok ? "room: " : "full: ") + std::to_string(acc.load) + " + " + std::to_string(load) +
                                         " of " + std::to_string(acc.capacity) + " cores"});
         }
@@ -676,18 +694,18 @@ class closer {
     if (choice.valid()) settle(view, i, choice, why, p);
     else a.node = choice;
     if (explain) {
-      rec.policy = std::string{name()};
-      rec.subject = "task " + std::to_string(t.id.value()) + " (" + t.name + ")";
-      rec.inputs = {{"kind", std::string{to_string(t.kind)}},
+      rec->policy = std::string{name()};
+      rec->subject = "task " + std::to_string(t.id.value()) + " (" + t.name + ")";
+      rec->inputs = {{"kind", std::string{to_string(t.kind)}},
                     {"guest", t.guest.valid() ? std::to_string(t.guest.value()) : std::string{"none"}},
                     {"home", node_label(home)},
                     {"device", t.device.empty() ? std::string{"none"} : t.device},
                     {"device_node", node_label(dev)},
                     {"load", std::to_string(load)},
                     {"current", node_label(cur)}};
-      rec.choice = node_label(choice);
-      rec.reason = std::string{describe(why, cur == choice)};
-      log.add(std::move(rec));
+      rec->choice = node_label(choice);
+      rec->reason = std::string{describe(why, cur == choice)};
+      log.add(std::move(*rec));
     }
   }
 
@@ -704,8 +722,8 @@ class closer {
   }
   void emit(const pvm_task& t, node_id choice, bool unchanged, closer_reason why, plan& p) {
     const cpuset& cpus = nodes_[choice.index()].cpus;
-    if (!unchanged && t.affinity != cpus && !cpus.empty()) p.add(set_task_affinity{t.id, cpus}, std::string{to_string(why)});
-    if (t.memory_node != choice) p.add(set_task_memory_node{t.id, choice}, std::string{to_string(why)});
+    if (!unchanged && t.affinity != cpus && !cpus.empty()) p.add(set_task_affinity{t.id, cpus}, to_string(why));
+    if (t.memory_node != choice) p.add(set_task_memory_node{t.id, choice}, to_string(why));
   }
 
   // The node with pVM vCPUs whose utilisation after adding `load` is lowest.
@@ -731,14 +749,17 @@ class closer {
   std::vector<std::uint32_t> slot_by_domain_;
   std::vector<std::uint32_t> members_;
   std::vector<task_acc> tasks_;
-  std::array<std::uint32_t, 4> stage_count_{};  // tasks per stage, from the last locate pass
+  std::array<std::uint32_t, 4> stage_count_{};  // tasks per stage, from the last index pass
   std::vector<std::uint32_t> order_;  // scratch: tasks on overloaded home nodes
+  std::vector<double> demand_, wanted_, has_;  // scratch: per node, for pinning floating vCPUs
   bool planned_ = false;
+  bool all_cpus_span_ = false;  // the topology's CPUs are on more than one node
   bool home_settled_ = false;  // every task at home is exactly on its node, which has pVM vCPUs
   bool grouped_ = false;  // members_ and guests_[].first/count match tasks_[].guest
 };
 
 static_assert(PlacementPolicy<closer>);
 static_assert(IncrementalPlacement<closer>);
+static_assert(AppendingPolicy<closer>);
 
 }  // namespace pvmkit::placement

@@ -269,27 +269,52 @@ class closer_dynamic {
     std::size_t max_id = 0;
     for (const auto& g : view.guests) max_id = std::max(max_id, g.id.valid() ? g.id.index() : 0);
     home_.assign(view.guests.empty() ? 0 : max_id + 1, node_id::invalid());
-    has_tasks_.assign(home_.size(), false);
+    has_tasks_.assign(home_.size(), 0);
     for (const auto& g : view.guests) {
       if (!g.id.valid()) continue;
       const node_id h = topo.nearest_cpu_node(guest_home(topo, g));  // a memory-only home's work runs next door
       home_[g.id.index()] = h;
       ++guests_on_[h.index()];
     }
-    for (const auto& t : view.tasks) {
-      const node_id running = node_of(topo, t.affinity);
-      node_id n = t.guest.valid() && t.guest.index() < home_.size() ? home_[t.guest.index()] : node_id::invalid();
+    running_node_.resize(view.tasks.size(), node_id::invalid());
+    nearest_.resize(n_nodes);
+    for (std::size_t n = 0; n < n_nodes; ++n) nearest_[n] = topo.nearest_cpu_node(node_id{static_cast<node_id::rep>(n)});
+    // Raw pointers: the stores into the tables (has_tasks_ holds bytes, which may alias anything)
+    // would otherwise make the compiler reload every vector's data pointer for each task.
+    const std::vector<numa_node>& nodes = topo.nodes();
+    // An unplaced task's CPU set is every CPU (a floating pVM's, as it boots): node_of() of it
+    // once, not once per task.
+    const cpuset& all_cpus = topo.cpus();
+    const node_id all_cpus_node = node_of(topo, all_cpus);
+    const pvm_task* const tasks = view.tasks.data();
+    node_id* const ran_on = running_node_.data();
+    const node_id* const home = home_.data();
+    const std::size_t n_homes = home_.size();
+    std::uint8_t* const has_tasks = has_tasks_.data();
+    const node_id* const nearest = nearest_.data();
+    double* const demand = demand_.data();
+    double* const running_load = running_load_.data();
+    std::size_t* const running_tasks = running_tasks_.data();
+    for (std::size_t i = 0, n_tasks = view.tasks.size(); i < n_tasks; ++i) {
+      const pvm_task& t = tasks[i];
+      // node_of(), tried first on the node the task at this position ran on last round: on a
+      // placed host its CPU set is that node's, which node_of() would find at several times
+      // the cost.
+      node_id running = ran_on[i];
+      if (!(running.index() < n_nodes && !t.affinity.empty() && t.affinity == nodes[running.index()].cpus))
+        ran_on[i] = running = t.affinity == all_cpus ? all_cpus_node : node_of(topo, t.affinity);
+      node_id n = t.guest.index() < n_homes ? home[t.guest.index()] : node_id::invalid();  // an invalid id is beyond
       if (n.valid()) {
-        has_tasks_[t.guest.index()] = true;
+        has_tasks[t.guest.index()] = 1;
       } else if (const device* d = t.device.empty() ? nullptr : topo.find_device(t.device); d && d->node.valid()) {
         n = d->node;  // pVM-wide work that drives a device
       } else {
         n = running.valid() ? running : node_id{0};
       }
-      demand_[topo.nearest_cpu_node(n).index()] += t.cpu_load;
+      demand[nearest[n.index()].index()] += t.cpu_load;
       if (running.valid()) {
-        running_load_[running.index()] += t.cpu_load;
-        ++running_tasks_[running.index()];
+        running_load[running.index()] += t.cpu_load;
+        ++running_tasks[running.index()];
       }
     }
     // Backends the view does not list as tasks (e.g. no in-pVM task backend): the guest's
@@ -453,7 +478,9 @@ class closer_dynamic {
   std::vector<std::size_t> ceiling_, order_;
   std::vector<std::size_t> running_tasks_, guests_on_;
   std::vector<node_id> home_;
-  std::vector<bool> has_tasks_;
+  std::vector<std::uint8_t> has_tasks_;  // bytes: a bit vector's read-modify-write costs more per task
+  std::vector<node_id> running_node_;    // per task position: the node it ran on last round
+  std::vector<node_id> nearest_;         // per node: topology::nearest_cpu_node()
 };
 
 static_assert(SizingPolicy<closer_dynamic>);
