@@ -10,7 +10,7 @@
 #include <pvmkit/placement/libxl_like.hpp>
 #include <pvmkit/placement/pinned_node0.hpp>
 #include <pvmkit/placement/xen_default.hpp>
-#include <pvmkit/runtime/any_placement_policy.hpp>
+#include <pvmkit/runtime/any_policy.hpp>
 #include <pvmkit/sizing/closer_dynamic.hpp>
 
 #include <benchmark/benchmark.h>

@@ -2,7 +2,7 @@
 // direct and through any_sizing_policy.
 #include "../placement/synthetic_host.hpp"
 
-#include <pvmkit/runtime/any_sizing_policy.hpp>
+#include <pvmkit/runtime/any_policy.hpp>
 #include <pvmkit/sizing/closer_dynamic.hpp>
 #include <pvmkit/sizing/static_fixed.hpp>
 #include <pvmkit/sizing/static_xen_default.hpp>

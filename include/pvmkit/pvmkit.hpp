@@ -47,6 +47,5 @@
 #include <pvmkit/recovery/progress.hpp>
 #include <pvmkit/recovery/state_journal.hpp>
 #include <pvmkit/recovery/supervisor.hpp>
-#include <pvmkit/runtime/any_placement_policy.hpp>
-#include <pvmkit/runtime/any_sizing_policy.hpp>
+#include <pvmkit/runtime/any_policy.hpp>
 #include <pvmkit/runtime/registry.hpp>

@@ -75,7 +75,8 @@ namespace detail {
 // node its vCPUs are pinned to, else node 0. The first case, the common one, is small enough to
 // inline where policies loop over thousands of guests.
 [[nodiscard]] inline node_id guest_home(const topology& topo, const domain_state& g) {
-  return g.home_node.valid() && topo.has_node(g.home_node) ? g.home_node : detail::guest_home_from_placement(topo, g);
+  // An invalid id's index is the largest there is: has_node() refuses it without a second test.
+  return topo.has_node(g.home_node) ? g.home_node : detail::guest_home_from_placement(topo, g);
 }
 
 // The pVM's vCPUs as seen by node: how many are online on each node (hard affinity inside that

@@ -9,8 +9,7 @@
 #include <pvmkit/placement/numad.hpp>
 #include <pvmkit/placement/pinned_node0.hpp>
 #include <pvmkit/placement/xen_default.hpp>
-#include <pvmkit/runtime/any_placement_policy.hpp>
-#include <pvmkit/runtime/any_sizing_policy.hpp>
+#include <pvmkit/runtime/any_policy.hpp>
 #include <pvmkit/runtime/policy_spec.hpp>
 #include <pvmkit/sizing/closer_dynamic.hpp>
 #include <pvmkit/sizing/nova_isolate.hpp>
