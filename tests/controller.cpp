@@ -249,9 +249,8 @@ static_assert(Policy<fixed_plan_policy>);
 
 template <>
 struct pvmkit::backend_traits<pin_only_host> {
+  // Only what the controller reads (clang warns of facts nothing reads).
   static constexpr std::string_view name = "pin_only";
-  static constexpr bool live = false;
-  static constexpr bool reports_memory_per_node = true;
   static constexpr bool places_task_memory = false;
 };
 

@@ -74,9 +74,13 @@ namespace detail {
 // with most of its memory (a guest whose memory is split is served where most of it is), else the
 // node its vCPUs are pinned to, else node 0. The first case, the common one, is small enough to
 // inline where policies loop over thousands of guests.
+// `node_count` is topo.node_count(), passed by loops that keep it at hand. An invalid id's index
+// is the largest there is, so one comparison tells a reported home.
+[[nodiscard]] inline node_id guest_home(const topology& topo, const domain_state& g, std::size_t node_count) {
+  return g.home_node.index() < node_count ? g.home_node : detail::guest_home_from_placement(topo, g);
+}
 [[nodiscard]] inline node_id guest_home(const topology& topo, const domain_state& g) {
-  // An invalid id's index is the largest there is: has_node() refuses it without a second test.
-  return topo.has_node(g.home_node) ? g.home_node : detail::guest_home_from_placement(topo, g);
+  return guest_home(topo, g, topo.node_count());
 }
 
 // The pVM's vCPUs as seen by node: how many are online on each node (hard affinity inside that

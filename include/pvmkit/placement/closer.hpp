@@ -328,6 +328,7 @@ class closer {
     const std::size_t old_slots = guests_.size();
     guests_.resize(view.guests.size());
     std::uint32_t slots = 0;
+    const std::size_t n_nodes = topo_->node_count();
     for (std::size_t i = 0; i < view.guests.size(); ++i) {
       const auto& g = view.guests[i];
       if (!g.id.valid()) continue;
@@ -336,7 +337,7 @@ class closer {
       auto& acc = guests_[slots++];
       acc.id = g.id;
       acc.view_index = static_cast<std::uint32_t>(i);
-      acc.home = guest_home(*topo_, g);
+      acc.home = guest_home(*topo_, g, n_nodes);
       nodes_[acc.home.index()].guest_cpu += g.cpu_load;
     }
     guests_.resize(slots);

@@ -7,6 +7,7 @@
 // name (create, rename, remove) only after sync_dir of its directory.
 #pragma once
 
+#include <pvmkit/core/random.hpp>
 #include <pvmkit/core/result.hpp>
 #include <pvmkit/recovery/journal_error.hpp>
 
@@ -135,7 +136,7 @@ struct posix_journal_io {
       std::random_device rd;
       return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     } catch (...) {  // no entropy source: the clock still differs from the last log's
-      return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) * 0x9E3779B97F4A7C15ULL;
+      return mix64(static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
     }
   }
 

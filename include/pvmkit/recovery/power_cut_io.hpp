@@ -18,6 +18,7 @@
 // inject makes a call fail (return an error) without effect.
 #pragma once
 
+#include <pvmkit/core/random.hpp>
 #include <pvmkit/core/result.hpp>
 #include <pvmkit/recovery/journal_error.hpp>
 #include <pvmkit/recovery/journal_io.hpp>
@@ -244,12 +245,7 @@ class power_cut_fs {
     return fd;
   }
   void unlock(int fd) noexcept { locks_.erase(fd); }
-  std::uint64_t new_salt() noexcept {  // splitmix64: deterministic, so a failing run replays
-    std::uint64_t z = (salt_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
+  std::uint64_t new_salt() noexcept { return salt_.next(); }  // seeded: a failing run replays
 
  private:
   struct inode_data {
@@ -312,7 +308,7 @@ class power_cut_fs {
   call last_;
   int next_fd_ = 3;
   std::uint64_t next_inode_ = 1;
-  std::uint64_t salt_ = 0;
+  splitmix64 salt_{};
   std::size_t calls_ = 0;
   std::size_t largest_read_ = 0;
   std::uint64_t version_ = 0;

@@ -20,6 +20,7 @@
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/ids.hpp>
 #include <pvmkit/core/json_writer.hpp>
+#include <pvmkit/core/random.hpp>
 #include <pvmkit/recovery/component.hpp>
 #include <pvmkit/recovery/health_trend.hpp>
 
@@ -165,7 +166,7 @@ enum class supervised_state : std::uint8_t { stopped, running, waiting_restart, 
 class supervisor {
  public:
   supervisor(std::vector<component_spec> components, supervisor_config cfg = {})
-      : specs_(std::move(components)), cfg_(cfg), rng_(cfg.backoff.seed) {
+      : specs_(std::move(components)), cfg_(cfg), rng_{cfg.backoff.seed} {
     validate();
     comps_.resize(specs_.size());
     for (std::size_t i = 0; i < specs_.size(); ++i) comps_[i].trend = health_trend{cfg_.rejuvenation.window};
@@ -432,14 +433,8 @@ class supervisor {
     return duration{static_cast<duration::rep>(d)};
   }
 
-  // splitmix64: tiny, seeded, and the same on every platform (unlike std distributions).
-  double next_unit() {
-    std::uint64_t z = (rng_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
-  }
+  // Seeded and the same on every platform, so a back-off sequence replays (core/random.hpp).
+  double next_unit() { return rng_.uniform(); }
 
   void schedule(std::size_t i, time_point now, std::size_t attempt, escalation_level level, bool spare_only) {
     auto& st = comps_[i];
@@ -553,7 +548,7 @@ class supervisor {
   std::deque<time_point> pvm_window_;
   std::vector<recovery_event> events_;
   std::function<void(const recovery_event&)> sink_;
-  std::uint64_t rng_;
+  splitmix64 rng_;
   bool gave_up_ = false;
 };
 

@@ -272,7 +272,7 @@ class closer_dynamic {
     has_tasks_.assign(home_.size(), 0);
     for (const auto& g : view.guests) {
       if (!g.id.valid()) continue;
-      const node_id h = topo.nearest_cpu_node(guest_home(topo, g));  // a memory-only home's work runs next door
+      const node_id h = topo.nearest_cpu_node(guest_home(topo, g, n_nodes));  // a memory-only home's work runs next door
       home_[g.id.index()] = h;
       ++guests_on_[h.index()];
     }
