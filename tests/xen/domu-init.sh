@@ -14,6 +14,10 @@ echo "pvmkit-harness-disk-$ip_addr" | dd of=/dev/xvda conv=notrunc,fsync 2>/dev/
 ping -c 2 -W 5 "$peer" >/dev/null 2>&1 && echo "GUEST-PING-OK"
 n=0
 while true; do
+  # A vif detached and attached again comes back as a new, unconfigured device.
+  for d in /sys/class/net/eth*; do
+    [ -e "$d" ] && ! grep -q up "$d/operstate" && ifconfig "${d##*/}" "$ip_addr" netmask 255.255.255.0 up 2>/dev/null
+  done
   n=$((n+1)); echo "TICK $n"
   echo "tick $n" | dd of=/dev/xvda bs=512 seek=8 conv=notrunc,fsync 2>/dev/null
   sleep 3

@@ -138,6 +138,7 @@ cp "$here/vif-harness" "$here/block-harness" $r/etc/xen/scripts/; chmod +x $r/et
 cp vmlinuz $r/guest/vmlinuz
 cp domU.cpio.gz $r/guest/initrd.gz
 cp "$here/dom0-init.sh" $r/init; chmod +x $r/init
+cp "$here/dom0-recovery.sh" $r/etc/dom0-recovery.sh   # sourced by /init: pvmkit supervise and the recovery phase
 cat > $r/etc/harness.conf <<EOF
 GUEST_WAIT=${PVMKIT_XEN_GUEST_WAIT:-300}
 SETTLE_WAIT=${PVMKIT_XEN_SETTLE_WAIT:-90}
