@@ -329,7 +329,9 @@ class dom0_backend {
     const auto end = std::chrono::steady_clock::now() + comp.ready_timeout;
     const pid_t pid = procs_.pid(comp.spec.id);
     while (std::chrono::steady_clock::now() < end) {
-      if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+      siginfo_t info{};
+      // Exited (a zombie still answers kill(pid, 0)): not reaped here, the backend's event does that.
+      if (pid <= 0 || ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == pid) return false;
       if (auto c = xs::wire_client::connect(cfg_.xenstored.socket))
         if (c->directory("/", 2s)) return true;
       std::this_thread::sleep_for(20ms);

@@ -163,6 +163,8 @@ for n in 0 1; do
 done
 grep -h 'GUEST-' /var/log/xen/console/guest-g*.log
 obs "guests up"
+# Development of the recovery phase only (PVMKIT_XEN_RECOVERY_ONLY): the count then differs.
+[ -n "${RECOVERY_ONLY:-}" ] && [ -f /etc/dom0-recovery.sh ] && { recovery_phase; finish; }
 
 # Guest memory per node, from the hypervisor's own dump ('u' debug key): asked again until the
 # dump names both guests (the console ring is written asynchronously).

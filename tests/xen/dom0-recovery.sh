@@ -13,7 +13,7 @@
 XS=/usr/lib/xen-4.17/bin
 PV=/run/pvmkit
 EVENTS=$PV/events.jsonl
-KILLS=10   # the checks per kill are counted in dom0-init.sh's EXPECTED_CHECKS
+KILLS=${RECOVERY_KILLS:-10}   # 10: the checks per kill are counted in dom0-init.sh's EXPECTED_CHECKS
 
 recovery_daemons() {
   mkdir -p /etc/pvmkit $PV
@@ -142,7 +142,8 @@ recovery_phase() {
     T0=$(uptime_s)
     kill -9 $old
     # xl list blocks in the socket's backlog while xenstored is down and answers once it is back.
-    if wait_for 120 names_both; then T1=$(uptime_s); st=0; else T1=""; st=1; fi
+    if wait_for 20 names_both || { obs "kill $k: not back after 20 s"; dump_diag; wait_for 70 names_both; }; then T1=$(uptime_s); st=0
+    else T1=""; st=1; fi
     sleep 1
     kill $P0 $P1 2>/dev/null; wait $P0 $P1 2>/dev/null
     TD=$(ev_after "$T0" '"event":"failed","component":"xenstored"')
