@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -50,6 +51,7 @@ struct options {
   std::string fault_scenario_file;
   std::string suite_dir;
   bool check_targets = false;
+  std::string model;  // KEY=VALUE,... over every scenario's cost model
 };
 
 // Exit status when --check-targets finds a target missed (2 is bad input).
@@ -121,7 +123,36 @@ std::vector<pair_run> make_pairs(const options& o) {
   return pairs;
 }
 
-void apply_duration(const options& o, sim::scenario& s) {
+// --model remote_latency=2,device_share=0.2: the cost model of every scenario run, overridden (for
+// sensitivity tables). Names and ranges are the scenario file's (sim::cost_model_fields).
+void apply_model(const std::string& spec, sim::cost_model& m) {
+  std::size_t at = 0;
+  while (at <= spec.size()) {
+    const std::size_t end = std::min(spec.find(',', at), spec.size());
+    const std::string item = spec.substr(at, end - at);
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos) throw pvmkit::config_error("--model: '" + item + "' is not KEY=VALUE");
+    const std::string key = item.substr(0, eq), text = item.substr(eq + 1);
+    const sim::cost_model_field* f = nullptr;
+    std::string known;
+    for (const auto& c : sim::cost_model_fields) {
+      if (key == c.name) f = &c;
+      known += (known.empty() ? "" : ", ") + std::string{c.name};
+    }
+    if (!f) throw pvmkit::config_error("--model: unknown parameter '" + key + "' (known: " + known + ")");
+    double v = 0;
+    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || p != text.data() + text.size() || !(v >= f->min && v <= f->max))
+      throw pvmkit::config_error("--model: " + key + " must be a number in [" + std::to_string(f->min) + ", " + std::to_string(f->max) +
+                                 "], got '" + text + "'");
+    m.*f->member = v;
+    at = end + 1;
+  }
+  if (const std::string why = sim::cost_model_problem(m); !why.empty()) throw pvmkit::config_error("--model: " + why);
+}
+
+void apply_overrides(const options& o, sim::scenario& s) {
+  if (!o.model.empty()) apply_model(o.model, s.model);
   if (!o.duration) return;
   if (!(*o.duration >= s.tick_s) || *o.duration > sim::limits::max_duration_s)
     throw pvmkit::config_error("--duration: must be at least one tick (" + std::to_string(s.tick_s) + " s) and at most 1e7 s");
@@ -161,7 +192,7 @@ int run_suite(const options& o) {
     sim::suite_entry e;
     e.file = f;
     e.s = sim::read_scenario_file((std::filesystem::path{o.suite_dir} / f).string());
-    apply_duration(o, e.s);
+    apply_overrides(o, e.s);
     suite.push_back(std::move(e));
   }
   for (const std::string* dir : {&o.csv_dir, &o.plot_file})
@@ -196,7 +227,9 @@ int run_suite(const options& o) {
       if (!e.flips.empty()) std::cout << '\n' << sim::format_flip_table(e.flips);
       std::cout << '\n';
     }
-    std::cout << sim::format_suite_summary(suite);
+    std::cout << sim::format_suite_summary(suite) << "\n" << judged_pair
+              << " against the oracle and the best baseline (modelled):\n\n"
+              << sim::format_suite_verdict(suite);
   }
   for (const auto& e : suite) {
     const std::string stem = std::filesystem::path{e.file}.stem().string();
@@ -217,7 +250,7 @@ int run(const options& o) {
   if (!o.suite_dir.empty()) return run_suite(o);
   auto pairs = make_pairs(o);
   sim::scenario s = o.scenario_file.empty() ? sim::default_scenario() : sim::read_scenario_file(o.scenario_file);
-  apply_duration(o, s);
+  apply_overrides(o, s);
   std::vector<std::string> flip_policies;
   if (o.flipping == "all") flip_policies = sim::flipping_policy_names();
   else if (o.flipping != "none") {
@@ -304,6 +337,9 @@ const pvmkit::cli::register_command reg{"simulate", [](CLI::App& app) {
   sub->add_option("--placement", o->placement, "run only this placement policy (with --sizing): " + placements + "; name[:key=value,...]");
   sub->add_option("--sizing", o->sizing, "run only this sizing policy (with --placement): " + sizings + "; name[:key=value,...]");
   auto* scenario = sub->add_option("--scenario", o->scenario_file, "scenario file (JSON, format in docs/simulator.md) instead of the default");
+  sub->add_option("--model", o->model,
+                  "override the cost model of every scenario run: KEY=VALUE,... (remote_latency, device_share, "
+                  "guest_memory_share, buffer_share, net_packet_us, block_request_us; docs/simulator.md)");
   auto* suite = sub->add_option("--suite", o->suite_dir,
                   "run every *.json scenario in this folder (e.g. examples/scenarios) and sum them up; --csv and --plot "
                   "then name folders (one CSV folder / one SVG per scenario)");

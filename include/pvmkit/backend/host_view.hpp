@@ -94,8 +94,11 @@ struct host_view {
   std::vector<pvm_task> tasks;
   time_point taken_at{};
 
+  // Both look where ids numbered in order would be first (the mock and the simulator number them
+  // so, and a plan over thousands of tasks would otherwise make applying it quadratic), then search.
   [[nodiscard]] const domain_state* find_domain(domain_id d) const noexcept {
     if (d == pvm.id) return &pvm;
+    if (d.valid() && d.index() >= 1 && d.index() - 1 < guests.size() && guests[d.index() - 1].id == d) return &guests[d.index() - 1];
     for (const auto& g : guests)
       if (g.id == d) return &g;
     return nullptr;
@@ -104,6 +107,7 @@ struct host_view {
     return const_cast<domain_state*>(std::as_const(*this).find_domain(d));
   }
   [[nodiscard]] const pvm_task* find_task(task_id t) const noexcept {
+    if (t.valid() && t.index() < tasks.size() && tasks[t.index()].id == t) return &tasks[t.index()];
     for (const auto& k : tasks)
       if (k.id == t) return &k;
     return nullptr;

@@ -86,12 +86,12 @@ inline std::vector<std::string_view> split_cmdline(std::string_view cmdline) {
   return args;
 }
 
-// A /proc entry named by a TID or PID (digits only, below irq_task_bit); nullopt for "self", ...
+// A /proc entry named by a TID or PID (digits only, 32 bits: below irq_task_bit); nullopt for "self", ...
 inline std::optional<std::uint32_t> entry_number(const std::filesystem::path& entry) {
   const std::string name = entry.filename().string();
   std::size_t i = 0;
   std::uint32_t n = 0;
-  if (!read_number(name, i, n) || i != name.size() || n >= irq_task_bit) return std::nullopt;
+  if (!read_number(name, i, n) || i != name.size()) return std::nullopt;
   return n;
 }
 

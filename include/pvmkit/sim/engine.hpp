@@ -104,8 +104,6 @@ struct sim_task {
   double cost_s = 0;  // local cost of one request
   double ring = 0;    // 0 = unbounded
   bool net = false;
-  std::vector<double> exec;  // share of the task's requests run on each node
-  std::vector<double> mult;  // cost multiplier on each node
   double remote_buffer = 0;  // share of its buffers not on the guest's home node
   nodeset nodes;             // nodes its affinity touches (for counting moves)
   double backlog = 0;        // requests queued in its ring
@@ -187,11 +185,11 @@ class engine {
         demanded += offered * tk.cost_s;
         pending[i] = tk.backlog + offered;
         if (oracle_) continue;
-        for (std::size_t n = 0; n < nodes; ++n)
-          if (tk.exec[n] > 0) {
-            work[n] += pending[i] * tk.exec[n] * tk.cost_s * tk.mult[n];
-            arrivals[n] += offered * tk.exec[n] * tk.cost_s * tk.mult[n];
-          }
+        const double* w = &wcost_[i * nodes];
+        for (std::size_t n = 0; n < nodes; ++n) {
+          work[n] += pending[i] * w[n];
+          arrivals[n] += offered * w[n];
+        }
       }
       double tick_delay = 0;
       if (oracle_) {
@@ -211,14 +209,14 @@ class engine {
         std::fill(queued.begin(), queued.end(), 0.0);
         for (std::size_t i = 0; i < tasks_.size(); ++i) {
           auto& tk = tasks_[i];
+          const double* e = &exec_[i * nodes];
+          const double* w = &wcost_[i * nodes];
           double done_req = 0, done = 0;
           for (std::size_t n = 0; n < nodes; ++n) {
-            if (tk.exec[n] <= 0) continue;
-            const double req = phi[n] * pending[i] * tk.exec[n];
-            done_req += req;
-            const double w = req * tk.cost_s * tk.mult[n];
-            done += w;
-            if (n != tk.home.index()) remote += w;
+            done_req += phi[n] * pending[i] * e[n];
+            const double cpu = phi[n] * pending[i] * w[n];
+            done += cpu;
+            if (n != tk.home.index()) remote += cpu;
           }
           double left = pending[i] - done_req;
           if (tk.ring > 0 && left > tk.ring) {
@@ -226,8 +224,7 @@ class engine {
             left = tk.ring;
           }
           tk.backlog = left;
-          for (std::size_t n = 0; n < nodes; ++n)
-            if (tk.exec[n] > 0) queued[n] += left * tk.exec[n] * tk.cost_s * tk.mult[n];
+          for (std::size_t n = 0; n < nodes; ++n) queued[n] += left * w[n];
           served += done_req * tk.cost_s;
           remote_buffer += done_req * tk.cost_s * tk.remote_buffer;
           used += done;
@@ -466,37 +463,55 @@ class engine {
     if (cap_cores_ > 0) held_ = std::min(held_, cap_cores_);
     std::size_t moved = 0;
     std::vector<double> buffer(nodes);
-    for (auto& tk : tasks_) {
-      // The mock numbers tasks in order, so the view lists task k at index k.
-      const pvm_task* pt = tk.id.index() < v.tasks.size() && v.tasks[tk.id.index()].id == tk.id ? &v.tasks[tk.id.index()]
-                                                                                                  : v.find_task(tk.id);
-      tk.exec.assign(nodes, 0.0);
+    exec_.assign(tasks_.size() * nodes, 0.0);
+    wcost_.assign(tasks_.size() * nodes, 0.0);
+    // Where a task's requests run depends on its CPU set alone, and tasks share a few sets (one per
+    // node, once placed): each set's spread over nodes is worked out once per refresh.
+    std::vector<std::pair<cpuset, std::vector<double>>> spread_of;
+    auto spread = [&](const pvm_task* pt) -> const std::vector<double>& {
+      static const cpuset any;
+      const cpuset& key = pt ? pt->affinity : any;
+      for (const auto& [set, sp] : spread_of)
+        if (set == key) return sp;
+      std::vector<double> sp(nodes, 0.0);
       std::size_t eligible = 0;
       for (const auto& o : online)
         if (!pt || o.cpus.intersects(pt->affinity)) {
           ++eligible;
-          for (std::size_t n = 0; n < nodes; ++n) tk.exec[n] += o.share[n];
+          for (std::size_t n = 0; n < nodes; ++n) sp[n] += o.share[n];
         }
       if (eligible == 0) {
         // No online vCPU left in its mask: Linux breaks the affinity and runs the task anywhere
         // (select_fallback_rq), so every online vCPU becomes eligible.
         for (const auto& o : online)
-          for (std::size_t n = 0; n < nodes; ++n) tk.exec[n] += o.share[n];
+          for (std::size_t n = 0; n < nodes; ++n) sp[n] += o.share[n];
         eligible = online.size();
       }
-      for (double& e : tk.exec) e /= static_cast<double>(std::max<std::size_t>(1, eligible));
+      for (double& e : sp) e /= static_cast<double>(std::max<std::size_t>(1, eligible));
+      spread_of.emplace_back(key, std::move(sp));
+      return spread_of.back().second;
+    };
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+      auto& tk = tasks_[i];
+      // The mock numbers tasks in order, so the view lists task k at index k.
+      const pvm_task* pt = tk.id.index() < v.tasks.size() && v.tasks[tk.id.index()].id == tk.id ? &v.tasks[tk.id.index()]
+                                                                                                  : v.find_task(tk.id);
+      const std::vector<double>& exec = spread(pt);
+      std::copy(exec.begin(), exec.end(), exec_.begin() + static_cast<std::ptrdiff_t>(i * nodes));
       // Buffers come from the task's memory node; unset, first-touch puts them wherever the task
       // ran, long-lived, so they spread like its execution.
       if (pt && pt->memory_node.valid() && topo.has_node(pt->memory_node)) {
         std::fill(buffer.begin(), buffer.end(), 0.0);
         buffer[pt->memory_node.index()] = 1;
       } else {
-        buffer = tk.exec;
+        buffer = exec;
       }
       tk.remote_buffer = 1 - buffer[tk.home.index()];
-      tk.mult.assign(nodes, 1.0);
+      // CPU-seconds one request takes on each node: its share there, its cost, the distance factor.
       for (std::size_t n = 0; n < nodes; ++n)
-        tk.mult[n] = cost_multiplier(s_.model, topo, node_id{static_cast<node_id::rep>(n)}, tk.home, buffer, tk.device);
+        if (exec[n] > 0)
+          wcost_[i * nodes + n] = exec[n] * tk.cost_s *
+                                  cost_multiplier(s_.model, topo, node_id{static_cast<node_id::rep>(n)}, tk.home, buffer, tk.device);
       nodeset touched;
       if (pt)
         for (const auto& n : topo.nodes())
@@ -515,6 +530,9 @@ class engine {
   std::vector<sim_task> tasks_;
   std::vector<double> capacity_;
   std::vector<double> free_;  // CPUs per node the guests' own vCPUs leave to the pVM
+  // Per task and node (task-major, node_count() per task): the share of its requests run there,
+  // and the CPU-seconds one of its requests costs there (share x local cost x distance factor).
+  std::vector<double> exec_, wcost_;
   double held_ = 0;
   // The oracle's per-home task lists, its (home, spill node) pairs nearest first, and scratch.
   std::vector<std::vector<std::size_t>> by_home_;

@@ -8,6 +8,7 @@
 
 #include <pvmkit/core/error.hpp>
 #include <pvmkit/core/json_writer.hpp>
+#include <pvmkit/core/random.hpp>
 #include <pvmkit/core/units.hpp>
 #include <pvmkit/flipping/grant_copy.hpp>
 #include <pvmkit/flipping/informed.hpp>
@@ -158,18 +159,6 @@ struct flip_report {
 
 namespace detail {
 
-// splitmix64: a tiny, portable generator so runs are identical across standard libraries.
-struct flip_rng {
-  std::uint64_t state;
-  std::uint64_t next() noexcept {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-};
-
 // A guest's packets, drawn from its size distribution, cut into pages.
 class page_stream {
  public:
@@ -202,7 +191,7 @@ class page_stream {
   std::uint64_t left_;
   std::uint64_t rest_ = 0;
   std::uint64_t started_ = 0;
-  flip_rng rng_;
+  splitmix64 rng_;
 };
 
 inline flip_sample measure(flip_host& host, const flip_scenario& s, const flip_guest& g, domain_id id,

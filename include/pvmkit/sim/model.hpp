@@ -33,6 +33,29 @@ struct cost_model {
   std::size_t block_ring_slots = 32;
 };
 
+// The model's real-valued parameters by name, with the range each may take: one table for the
+// scenario reader ("model" object) and the CLI's --model overrides.
+struct cost_model_field {
+  const char* name;
+  double cost_model::*member;
+  double min;
+  double max;
+};
+inline constexpr cost_model_field cost_model_fields[] = {
+    {"net_packet_us", &cost_model::net_packet_us, 1e-3, 1e6},  // a nanosecond to a second per request
+    {"block_request_us", &cost_model::block_request_us, 1e-3, 1e6},
+    {"guest_memory_share", &cost_model::guest_memory_share, 0, 1},
+    {"buffer_share", &cost_model::buffer_share, 0, 1},
+    {"device_share", &cost_model::device_share, 0, 1},
+    {"remote_latency", &cost_model::remote_latency, 1, 10},  // slower than local, never 10x
+};
+// What makes a model inconsistent, or "" when it is not.
+[[nodiscard]] inline const char* cost_model_problem(const cost_model& m) noexcept {
+  return m.guest_memory_share + m.buffer_share + m.device_share > 1
+             ? "guest_memory_share + buffer_share + device_share must be at most 1 (they are shares of one request's cost)"
+             : "";
+}
+
 // Relative memory latency at SLIT distance d: 1 when local (d = 10), remote_latency at d = 21,
 // linear in between and beyond. The SLIT's own reading (d / 10) would be 2.1 at d = 21, more than
 // 2-socket servers measure; see docs/simulator.md.

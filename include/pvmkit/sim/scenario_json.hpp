@@ -97,7 +97,7 @@ using trace_loader = std::function<std::shared_ptr<const io_trace>(const std::st
     optional_field(w, "on_probability", [&](const field& f) { b.on_probability = f.number(0, 1); });
     optional_field(w, "slot_s", [&](const field& f) { b.slot_s = span_s(f); });
     detail::check_peak(w, b.base, std::max(1.0, b.peak), "peak");
-    b.seed = detail::mix64(seed ^ detail::mix64(guest_index + 1));
+    b.seed = mix64(seed ^ mix64(guest_index + 1));
     return b;
   }
   if (kind == "diurnal") {
@@ -237,16 +237,9 @@ using trace_loader = std::function<std::shared_ptr<const io_trace>(const std::st
     const field m = root.at("model");
     m.object({"net_packet_us", "block_request_us", "guest_memory_share", "buffer_share", "device_share", "remote_latency",
               "net_ring_slots", "block_ring_slots"});
-    // A request costs at least a nanosecond of CPU and at most a second.
-    optional_field(m, "net_packet_us", [&](const field& f) { s.model.net_packet_us = f.number(1e-3, 1e6); });
-    optional_field(m, "block_request_us", [&](const field& f) { s.model.block_request_us = f.number(1e-3, 1e6); });
-    optional_field(m, "guest_memory_share", [&](const field& f) { s.model.guest_memory_share = f.number(0, 1); });
-    optional_field(m, "buffer_share", [&](const field& f) { s.model.buffer_share = f.number(0, 1); });
-    optional_field(m, "device_share", [&](const field& f) { s.model.device_share = f.number(0, 1); });
-    // A remote access is slower than a local one, and no machine measures more than 10x.
-    optional_field(m, "remote_latency", [&](const field& f) { s.model.remote_latency = f.number(1, 10); });
-    if (s.model.guest_memory_share + s.model.buffer_share + s.model.device_share > 1)
-      m.fail("guest_memory_share + buffer_share + device_share must be at most 1 (they are shares of one request's cost)");
+    for (const auto& c : cost_model_fields)
+      optional_field(m, c.name, [&](const field& f) { s.model.*c.member = f.number(c.min, c.max); });
+    if (const std::string why = cost_model_problem(s.model); !why.empty()) m.fail(why);
     optional_field(m, "net_ring_slots", [&](const field& f) { s.model.net_ring_slots = static_cast<std::size_t>(f.integer(0, 1u << 30)); });
     optional_field(m, "block_ring_slots", [&](const field& f) { s.model.block_ring_slots = static_cast<std::size_t>(f.integer(0, 1u << 30)); });
   }

@@ -95,6 +95,48 @@ struct suite_entry {
   return out;
 }
 
+// One row per scenario: the judged pair against the oracle and the best baseline (by served work),
+// the figures the targets are about.
+[[nodiscard]] inline std::string format_suite_verdict(const std::vector<suite_entry>& suite) {
+  std::vector<std::vector<std::string>> cells{{"scenario", "served % of oracle", "best baseline", "remote % (oracle)",
+                                               "cores held (oracle)", "p99 ms", "moves", "targets"}};
+  for (const auto& e : suite) {
+    if (!e.targets) continue;
+    const run_result *oracle = nullptr, *mine = nullptr, *best = nullptr;
+    for (const auto& r : e.runs) {
+      if (r.oracle) oracle = &r;
+      else if (r.label == e.targets->policy) mine = &r;
+    }
+    if (!oracle || !mine) continue;
+    for (const auto& r : e.runs)
+      if (!r.oracle && &r != mine && (!best || r.served_work > best->served_work)) best = &r;
+    auto of = [&](const run_result& r) { return oracle->served_work > 0 ? 100.0 * r.served_work / oracle->served_work : 100.0; };
+    cells.push_back({e.file, detail::fixed(of(*mine), 2), best ? detail::fixed(of(*best), 2) + " " + best->label : "-",
+                     detail::fixed(100.0 * mine->remote_work_share, 1) + " (" + detail::fixed(100.0 * oracle->remote_work_share, 1) + ")",
+                     detail::fixed(mine->cores_held_mean, 2) + " (" + detail::fixed(oracle->cores_held_mean, 2) + ")",
+                     detail::fixed(mine->delay_p99_ms, 3), std::to_string(mine->task_moves), e.met() ? "met" : "NOT met"});
+  }
+  std::vector<std::size_t> width(cells.front().size(), 0);
+  for (const auto& l : cells)
+    for (std::size_t j = 0; j < l.size(); ++j) width[j] = std::max(width[j], l[j].size());
+  std::string out;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    for (std::size_t j = 0; j < cells[i].size(); ++j) {
+      const bool left = j == 0 || j == 2 || j == 7;
+      const auto pad = std::string(width[j] - cells[i][j].size(), ' ');
+      out += (j ? "  " : "") + (left ? cells[i][j] + pad : pad + cells[i][j]);
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    out += '\n';
+    if (i == 0) {
+      std::size_t total = 0;
+      for (auto w : width) total += w + 2;
+      out += std::string(total - 2, '-') + '\n';
+    }
+  }
+  return out;
+}
+
 [[nodiscard]] inline std::string suite_summary_csv(const std::vector<suite_entry>& suite) {
   std::string out = "# " + std::string{modelled_note} + "\n";
   out += "file,scenario,run,served_pct,of_oracle_pct,remote_work_pct,cores_held,cores_used,delay_p99_ms,task_moves,targets_met\n";

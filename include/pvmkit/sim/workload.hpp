@@ -3,6 +3,8 @@
 // its seed with the slot number), so a run is reproducible without carrying RNG state.
 #pragma once
 
+#include <pvmkit/core/random.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -74,19 +76,6 @@ using workload = std::variant<steady_load, bursty_load, diurnal_load, flash_crow
   return names[w.index()];
 }
 
-namespace detail {
-// splitmix64 (Steele, Lea, Flood 2014): a well-mixed 64-bit hash, enough for reproducible coin flips.
-[[nodiscard]] constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-[[nodiscard]] constexpr double unit_interval(std::uint64_t h) noexcept {
-  return static_cast<double>(h >> 11) * 0x1.0p-53;
-}
-}  // namespace detail
-
 [[nodiscard]] inline double flash_crowd_factor(const flash_crowd_load& f, double t) noexcept {
   if (t < f.start_s) return 1;
   const double since = t - f.start_s;
@@ -96,7 +85,7 @@ namespace detail {
 
 [[nodiscard]] inline bool bursty_on(const bursty_load& b, double t) noexcept {
   const auto slot = static_cast<std::uint64_t>(std::max(0.0, std::floor(t / b.slot_s)));
-  return detail::unit_interval(detail::mix64(b.seed ^ detail::mix64(slot))) < b.on_probability;
+  return unit_interval(mix64(b.seed ^ mix64(slot))) < b.on_probability;
 }
 
 [[nodiscard]] inline io_rates rate_at(const workload& w, double t) {
