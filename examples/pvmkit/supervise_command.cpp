@@ -237,7 +237,7 @@ class dom0_backend {
       if (!id) throw std::system_error(id.error(), "cannot register component " + c.spec.name);
       if (c.spec.kind == rec::component_kind::xenstore && c.spec.recover_by == rec::technique::snapshot_log_replay) {
         // xenstored's state and database go where the keeper reads them.
-        procs_.spec(*id).env.push_back("XENSTORED_ROOTDIR=" + cfg.xenstored.rootdir);
+        procs_.spec(*id).env.push_back("XENSTORED_RUNDIR=" + cfg.xenstored.rundir);
         store_ = c.spec.id;
         keeper_ = std::make_unique<xs::xenstored_keeper>(cfg.xenstored);
         if (auto r = keeper_->open_trace(); !r)

@@ -69,7 +69,7 @@ TEST_CASE("a valid configuration gives each component its command, dependencies,
   CHECK(cons.detector_kind == "phi_accrual");
   CHECK(cons.detector.wants_heartbeats());
   CHECK(cfg.xenstored.trace == "/run/x/trace");
-  CHECK(cfg.xenstored.rootdir == "/var/lib/xenstored");  // the default
+  CHECK(cfg.xenstored.rundir == "/var/run/xenstored");  // the default
   CHECK(cfg.find("xenconsoled") == component_id{2});
 }
 

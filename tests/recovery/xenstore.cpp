@@ -441,7 +441,7 @@ TEST_CASE("the wire client: replies, errors by name, watch events skipped, a sil
 TEST_CASE("the keeper restores from the database and the trace: the state stream holds the nodes, domains and watches") {
   pvmkit::test::temp_dir dir;
   xenstored_paths p;
-  p.rootdir = dir.path().string();
+  p.rundir = dir.path().string();
   p.socket = (dir.path() / "socket").string();
   p.trace = (dir.path() / "run" / "trace").string();
   p.port_file = dir.write("xsd_port", "3\n");
@@ -491,7 +491,7 @@ TEST_CASE("the keeper restores from the database and the trace: the state stream
 TEST_CASE("the keeper refuses to restore from a database that is not one") {
   pvmkit::test::temp_dir dir;
   xenstored_paths p;
-  p.rootdir = dir.path().string();
+  p.rundir = dir.path().string();
   p.trace = (dir.path() / "trace").string();
   xenstored_keeper k{p};
   REQUIRE(k.open_trace());

@@ -64,7 +64,7 @@ rnd() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }
 # ev_after T PATTERN: uptime_s of the first event line after T that matches PATTERN.
 ev_after() { grep "$2" $EVENTS | sed -n 's/.*"uptime_s":\([0-9.]*\).*/\1/p' | awk -v t="$1" '$1 >= t {print; exit}'; }
 ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "?"; else printf "%d", (b - a) * 1000 }'; }
-names_both() { timeout -s KILL "$(scaled 60)" xl list > /tmp/xl.list 2>/dev/null && grep -q '^g0 ' /tmp/xl.list && grep -q '^g1 ' /tmp/xl.list; }
+names_both() { timeout -s KILL "$(scaled 15)" xl list > /tmp/xl.list 2>/dev/null && grep -q '^g0 ' /tmp/xl.list && grep -q '^g1 ' /tmp/xl.list; }
 pings() { ping -c 1 -W 5 "$1" >/dev/null; }
 # The longest run of lost replies in a ping log (seq numbers of the replies), in ms at 10 ms.
 ping_gap_ms() {
@@ -82,6 +82,9 @@ client_loop() {
        timeout -s KILL 120 xenstore-chmod "/tool/pvmkit-client/k$i" n0 "r$G0"; then
       echo "k$i v$i-$((i*7919)) (n0,r$G0)" >> $PV/acked
     fi
+    # A pause between keys: a client that never idles would keep the emulated CPUs busy, and on
+    # QEMU's virtual clock every other wait in dom0 would then cost its full length in host time.
+    usleep 200000
   done
 }
 # Every acknowledged key reads back with its value and permissions; prints how many are lost.
@@ -113,7 +116,8 @@ create_paused() {
   timeout -s KILL "$(scaled 240)" xl create -p /root/$1.cfg > /tmp/create-$1.log 2>&1 && domid_of_once "$1" >/dev/null
 }
 dump_diag() {
-  echo "--- supervise events (tail)"; tail -15 $EVENTS
+  echo "--- supervise events (tail, without actions)"; grep -v '"type":"action"' $EVENTS | tail -12
+  echo "--- xenstored: $(ls -l /run/xenstored 2>&1 | tr '\n' ' ')"
   echo "--- supervise stderr (tail)"; tail -15 $PV/supervise.err
   echo "--- dom0 event channels"; timeout -s KILL 30 lsevtchn 0 2>/dev/null | tail -12
 }
@@ -141,6 +145,7 @@ recovery_phase() {
     old=$(pidof xenstored)
     T0=$(uptime_s)
     kill -9 $old
+    obs "kill $k: kill -9 xenstored $old ($acked_before keys acknowledged)"
     # xl list blocks in the socket's backlog while xenstored is down and answers once it is back.
     if wait_for 20 names_both || { obs "kill $k: not back after 20 s"; dump_diag; wait_for 70 names_both; }; then T1=$(uptime_s); st=0
     else T1=""; st=1; fi

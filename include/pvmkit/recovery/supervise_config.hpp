@@ -185,13 +185,13 @@ inline any_detector detector_field(const json_field& f, std::string& kind) {
   }
   if (root.has("xenstored")) {
     const auto x = root.at("xenstored");
-    x.object({"rootdir", "socket", "trace", "port_file", "evtchn_device"});
+    x.object({"rundir", "socket", "trace", "port_file", "evtchn_device"});
     auto path = [&](const char* key, std::string& out) {
       if (!x.has(key)) return;
       out = x.at(key).string();
       if (out.empty() || out.front() != '/') x.at(key).fail("must be an absolute path, found '" + out + "'");
     };
-    path("rootdir", cfg.xenstored.rootdir);
+    path("rundir", cfg.xenstored.rundir);
     path("socket", cfg.xenstored.socket);
     path("trace", cfg.xenstored.trace);
     path("port_file", cfg.xenstored.port_file);

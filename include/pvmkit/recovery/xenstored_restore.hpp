@@ -245,15 +245,23 @@ class evtchn_device {
 }
 
 // The inode of the listening Unix socket bound to `path`, from /proc/net/unix ("Num RefCount
-// Protocol Flags Type St Inode Path"; Flags 00010000 = __SO_ACCEPTCON: listening).
+// Protocol Flags Type St Inode Path"; Flags 00010000 = __SO_ACCEPTCON: listening). The table shows
+// the path as it was bound (xenstored binds /var/run/xenstored/socket, /var/run being a link to
+// /run on most systems): both sides are compared once their links are resolved.
 [[nodiscard]] inline std::optional<unsigned long> listening_socket_inode(const std::string& path, const std::string& table = "/proc/net/unix") {
+  auto resolved = [](const std::string& p) {
+    std::error_code ec;
+    auto r = std::filesystem::weakly_canonical(p, ec);
+    return ec ? p : r.string();
+  };
+  const std::string want = resolved(path);
   std::ifstream in(table);
   std::string l;
   std::getline(in, l);  // header
   while (std::getline(in, l)) {
     char flags[32] = {}, p[256] = {};
     unsigned long inode = 0;
-    if (std::sscanf(l.c_str(), "%*s %*s %*s %31s %*s %*s %lu %255s", flags, &inode, p) == 3 && path == p &&
+    if (std::sscanf(l.c_str(), "%*s %*s %*s %31s %*s %*s %lu %255s", flags, &inode, p) == 3 && (path == p || want == resolved(p)) &&
         (std::strtoul(flags, nullptr, 16) & 0x10000UL) != 0)
       return inode;
   }
@@ -316,8 +324,8 @@ class evtchn_device {
 // ---- the technique: everything pvmkit keeps for xenstored between its incarnations -----------
 
 struct xenstored_paths {
-  std::string rootdir = "/var/lib/xenstored";        // XENSTORED_ROOTDIR: its database and state_dump
-  std::string socket = "/run/xenstored/socket";
+  std::string rundir = "/var/run/xenstored";  // XENSTORED_RUNDIR: Xen 4.17 keeps its socket, database (tdb) and state_dump there
+  std::string socket = "/var/run/xenstored/socket";
   std::string trace = "/run/pvmkit/xenstored.trace";  // a FIFO pvmkit reads
   std::string port_file = "/proc/xen/xsd_port";
   std::string evtchn_device = "/dev/xen/evtchn";
@@ -374,8 +382,8 @@ class xenstored_keeper {
     if (restore) a.emplace_back("--live-update");
     return a;
   }
-  [[nodiscard]] std::string database_path() const { return paths_.rootdir + "/tdb"; }
-  [[nodiscard]] std::string state_path() const { return paths_.rootdir + "/state_dump"; }
+  [[nodiscard]] std::string database_path() const { return paths_.rundir + "/tdb"; }
+  [[nodiscard]] std::string state_path() const { return paths_.rundir + "/state_dump"; }
   [[nodiscard]] bool has_database() const { return ::access(database_path().c_str(), R_OK) == 0; }
 
   // Before a start with an empty store.
