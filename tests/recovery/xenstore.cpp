@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -500,4 +501,29 @@ TEST_CASE("the keeper refuses to restore from a database that is not one") {
   (void)dir.write("tdb", "garbage");
   CHECK(k.prepare_restore([](std::uint16_t) { return true; }, rep).error() == make_error_code(errc::corrupt_data));
   CHECK(rep.notes.back() == "xenstore database: not a TDB file (no 'TDB file' header)");
+}
+
+TEST_CASE("the listening socket is found by its resolved path: the table shows the path it was bound to") {
+  pvmkit::test::temp_dir dir;
+  std::filesystem::create_directories(dir.path() / "run" / "xenstored");
+  std::filesystem::create_directory_symlink(dir.path() / "run", dir.path() / "varrun");  // as /var/run -> /run
+  const std::string bound = (dir.path() / "varrun" / "xenstored" / "socket").string();
+  const std::string table = dir.write("unix",
+                                      "Num       RefCount Protocol Flags    Type St Inode Path\n"
+                                      "0000000000000000: 00000002 00000000 00000000 0001 03 111 " +
+                                          bound +
+                                          "\n"  // connected, not listening
+                                          "0000000000000000: 00000002 00000000 00010000 0001 01 222 " +
+                                          bound + "\n");
+  CHECK(listening_socket_inode(bound, table) == 222UL);
+  CHECK(listening_socket_inode((dir.path() / "run" / "xenstored" / "socket").string(), table) == 222UL);
+  CHECK_FALSE(listening_socket_inode((dir.path() / "run" / "other").string(), table));
+}
+
+TEST_CASE("Xen 4.17's xenstored keeps its database and state_dump in XENSTORED_RUNDIR, beside its socket") {
+  const xenstored_paths p;
+  const xenstored_keeper k{p};
+  CHECK(k.database_path() == "/var/run/xenstored/tdb");
+  CHECK(k.state_path() == "/var/run/xenstored/state_dump");
+  CHECK(p.socket == "/var/run/xenstored/socket");
 }
