@@ -119,6 +119,10 @@ dump_diag() {
   echo "--- supervise events (tail, without actions)"; grep -v '"type":"action"' $EVENTS | tail -12
   echo "--- xenstored: $(ls -l /run/xenstored 2>&1 | tr '\n' ' ')"
   echo "--- supervise stderr (tail)"; tail -15 $PV/supervise.err
+  # xenstored's database, once, for reading off the emulator (gzip + base64 between the markers).
+  if [ ! -e /tmp/tdb.dumped ] && [ -f /tmp/tdb.before ]; then
+    touch /tmp/tdb.dumped; echo "TDB-BASE64-BEGIN"; gzip -c /tmp/tdb.before | base64; echo "TDB-BASE64-END"
+  fi
   echo "--- dom0 event channels"; timeout -s KILL 30 lsevtchn 0 2>/dev/null | tail -12
 }
 
@@ -143,6 +147,7 @@ recovery_phase() {
     sleep 1
     acked_before=$(wc -l < $PV/acked)
     old=$(pidof xenstored)
+    cp /run/xenstored/tdb /tmp/tdb.before 2>/dev/null   # what the restore reads, for diagnosis
     T0=$(uptime_s)
     kill -9 $old
     obs "kill $k: kill -9 xenstored $old ($acked_before keys acknowledged)"

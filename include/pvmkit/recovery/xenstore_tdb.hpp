@@ -10,6 +10,9 @@
 //             | u32 magic (0x26011999 live, 0xFEE1DEAD dead, ~live free) | key | data
 //   a node's data (tools/xenstore/utils.h) = u64 generation | u32 permission count | u32 value
 //             length | u32 children length | count x (u32 domid | u32 bits) | value | children
+//             | 4 bytes of nothing: xenstored sizes the record with sizeof(struct
+//             xs_tdb_record_hdr), 24 on x86-64 (its u64 aligns it), but puts the permissions at
+//             offset 20, where the flexible array starts (read off a real 4.17 database)
 // Keys are the nodes' paths without a NUL. A transaction's private copies are keyed
 // "<generation>/path": only keys starting with '/' are committed nodes.
 //
@@ -59,6 +62,7 @@ inline constexpr std::uint32_t tdb_version = 0x26011967U + 7;
 inline constexpr std::uint32_t tdb_magic = 0x26011999U;
 inline constexpr std::size_t tdb_header_size = 32 + 4 * 3 + 4 * 31;
 inline constexpr std::size_t tdb_record_header = 24;
+inline constexpr std::size_t node_header_size = 24;  // sizeof(struct xs_tdb_record_hdr); its fields take 20
 inline constexpr std::uint32_t xs_perm_read = 0x01, xs_perm_write = 0x02, xs_perm_ignore = 0x10;
 
 [[nodiscard]] inline char access_of(std::uint32_t bits) noexcept {
@@ -121,14 +125,14 @@ inline constexpr std::uint32_t xs_perm_read = 0x01, xs_perm_write = 0x02, xs_per
         continue;
       }
       if (found.count(std::string{key})) continue;  // an older copy further down the chain
-      if (data.size() < 20) {
+      if (data.size() < node_header_size) {
         skip("node '" + std::string{key} + "' has a short record");
         continue;
       }
       const std::uint32_t nperms = get32(static_cast<std::size_t>(data.data() - f.data()) + 8);
       const std::uint32_t vlen = get32(static_cast<std::size_t>(data.data() - f.data()) + 12);
       const std::uint32_t clen = get32(static_cast<std::size_t>(data.data() - f.data()) + 16);
-      if (nperms == 0 || std::uint64_t{20} + 8ULL * nperms + vlen + clen != data.size()) {
+      if (nperms == 0 || std::uint64_t{node_header_size} + 8ULL * nperms + vlen + clen != data.size()) {
         skip("node '" + std::string{key} + "' has inconsistent lengths");
         continue;
       }

@@ -80,6 +80,7 @@ struct restore_report {
     w.field("db_records", static_cast<std::uint64_t>(database.records));
     w.field("db_transaction_nodes", static_cast<std::uint64_t>(database.transaction_nodes));
     w.field("db_skipped", static_cast<std::uint64_t>(database.skipped));
+    if (!database.first_problem.empty()) w.field("db_first_problem", database.first_problem);
     w.key("notes").begin_array();
     for (const auto& n : notes) w.value(n);
     w.end_array();
