@@ -95,8 +95,9 @@ keys_lost() {
        END { lost = 0; for (k in want) if (got[k] != want[k]) { lost++; if (lost <= 5) print "lost:", k, want[k], "got", got[k] > "/dev/stderr" }
              print lost + 0 }' $PV/acked /tmp/keys.now
 }
-# The guests' part of the store (everything but the client's keys), values and permissions.
-guest_tree() { timeout -s KILL "$(scaled 60)" xenstore-ls -f -p /local/domain > "$1" 2>/dev/null; }
+# The guests' part of the store (everything but the client's keys), values and permissions,
+# sorted: a directory's order of children is not part of its state (a restore lists them sorted).
+guest_tree() { timeout -s KILL "$(scaled 60)" xenstore-ls -f -p /local/domain > "$1.raw" 2>/dev/null && sort "$1.raw" > "$1"; }
 vif_devid() { timeout -s KILL "$(scaled 30)" xl network-list g0 2>/dev/null | awk 'NR>1 {print $1; exit}'; }
 guest_s_cfg() {
   cat > /root/$1.cfg <<CFG
@@ -141,10 +142,10 @@ recovery_phase() {
   while [ $k -le "$KILLS" ]; do
     sleep $(( $(rnd) % 4 ))
     usleep $(( ($(rnd) % 1000) * 1000 ))
-    guest_tree /tmp/tree.before
     ping -i 0.01 10.0.0.2 > /tmp/ping0 2>&1 & P0=$!
     ping -i 0.01 10.0.0.3 > /tmp/ping1 2>&1 & P1=$!
     sleep 1
+    guest_tree /tmp/tree.before   # as close to the kill as it can be read
     acked_before=$(wc -l < $PV/acked)
     old=$(pidof xenstored)
     cp /run/xenstored/tdb /tmp/tdb.before 2>/dev/null   # what the restore reads, for diagnosis

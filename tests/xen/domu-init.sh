@@ -3,6 +3,11 @@
 # keep the disk and the console busy so the backends in dom0 have something to serve.
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 echo "GUEST-BOOT-OK cpus=$(nproc)"
+# What the kernel runs when it sees control/shutdown = poweroff (orderly_poweroff): without it a
+# request from `xl shutdown` is seen and ignored.
+mkdir -p /sbin
+printf '#!/bin/busybox sh\necho GUEST-SHUTDOWN-REQUEST > /dev/console\nexec /bin/busybox poweroff -f\n' > /sbin/poweroff
+chmod +x /sbin/poweroff
 ip_addr=$(sed -n 's/.*harness_ip=\([0-9.]*\).*/\1/p' /proc/cmdline)
 peer=$(sed -n 's/.*harness_peer=\([0-9.]*\).*/\1/p' /proc/cmdline)
 insmod /lib/modules/xen-netfront.ko; insmod /lib/modules/xen-blkfront.ko
