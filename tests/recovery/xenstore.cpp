@@ -297,7 +297,7 @@ TEST_CASE("watches go with UNWATCH, RESET_WATCHES, a re-introduction and the end
   t.begin_incarnation({});
   t.feed("CREATE connection 0x10\nCREATE connection 0x20\n");
   t.feed("IN 0x20 d t INTRODUCE (5 1 7 )\nCREATE connection 0x30\nIN 0x20 d t INTRODUCE (6 1 8 )\nCREATE connection 0x31\n");
-  for (const char* w : {"a", "b", "c"}) t.feed(std::string("IN 0x30 d t WATCH (") + w + " k )\nCREATE watch 0x4" + w + "\n");
+  for (const char* p : {"a", "b", "c"}) t.feed(std::string("IN 0x30 d t WATCH (") + p + " k )\nCREATE watch 0x4" + p + "\n");
   t.feed("IN 0x31 d t WATCH (x k )\nCREATE watch 0x50\n");
   t.feed("IN 0x30 d t UNWATCH (/local/domain/5/b k )\nDESTROY watch 0x4b\n");
   CHECK(t.domains()[1].watches.size() == 2);
