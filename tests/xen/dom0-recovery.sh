@@ -88,12 +88,15 @@ client_loop() {
   done
 }
 # Every acknowledged key reads back with its value and permissions; prints how many are lost.
+# The list of acknowledged keys is copied before the store is read: a key the client gets
+# acknowledged while the store is being read is not in that reading, and is not lost.
 keys_lost() {
+  cp $PV/acked /tmp/acked.snap
   timeout -s KILL "$(scaled 60)" xenstore-ls -p /tool/pvmkit-client > /tmp/keys.now 2>/dev/null || { echo unreadable; return; }
   awk 'NR==FNR { want[$1] = $2 " " $3; n++; next }
        { k = $1; v = $3; gsub(/"/, "", v); p = $NF; if (k in want) got[k] = v " " p }
        END { lost = 0; for (k in want) if (got[k] != want[k]) { lost++; if (lost <= 5) print "lost:", k, want[k], "got", got[k] > "/dev/stderr" }
-             print lost + 0 }' $PV/acked /tmp/keys.now
+             print lost + 0 }' /tmp/acked.snap /tmp/keys.now
 }
 # The guests' part of the store (everything but the client's keys), values and permissions,
 # sorted: a directory's order of children is not part of its state (a restore lists them sorted).
