@@ -124,7 +124,7 @@ class realtime_section {
 };
 
 process_spec forwarder(const options& o, const std::string& sock) {
-  return {"forwarder", o.bin_dir + "/pvmkit-forwarder", {"--heartbeat-ms", "10"}, {}, sock, 200ms};
+  return {.name = "forwarder", .path = o.bin_dir + "/pvmkit-forwarder", .args = {"--heartbeat-ms", "10"}, .listen_path = sock, .stop_grace = 200ms};
 }
 
 void crash_and_restart(json_writer& w, const options& o) {
@@ -276,7 +276,7 @@ void journal(json_writer& w, const options& o) {
   // The whole store process on that journal: spawn, replay, serve.
   process_backend b;
   const auto sock = o.work_dir + "/store10k.sock";
-  auto id = b.add_component({"store", o.bin_dir + "/pvmkit-store", {"--dir", dir.string()}, {}, sock, 200ms}).value();
+  auto id = b.add_component({.name = "store", .path = o.bin_dir + "/pvmkit-store", .args = {"--dir", dir.string()}, .listen_path = sock, .stop_grace = 200ms}).value();
   std::vector<double> restart;
   for (int i = 0; i < 20; ++i) {
     const auto t0 = clk.now();
@@ -293,7 +293,7 @@ void kill9(json_writer& w, const options& o, std::mt19937_64& rng) {
   fs::remove_all(dir);
   process_backend b;
   const auto sock = o.work_dir + "/kill9.sock";
-  auto id = b.add_component({"store", o.bin_dir + "/pvmkit-store", {"--dir", dir.string(), "--fsync", "every"}, {}, sock, 200ms}).value();
+  auto id = b.add_component({.name = "store", .path = o.bin_dir + "/pvmkit-store", .args = {"--dir", dir.string(), "--fsync", "every"}, .listen_path = sock, .stop_grace = 200ms}).value();
   std::map<std::string, std::string> acked;
   std::vector<std::string> acked_keys;
   std::uint64_t next = 0, lost = 0, torn_mid_write = 0, checked = 0, cycles = 0;

@@ -4,7 +4,10 @@
 //   pvmkit-supervisor --bin-dir DIR --state-dir DIR [--seconds N] [--leak-mb-per-s N]
 //                     [--crash-forwarder] [--socket-dir DIR]
 // Try: kill -9 / kill -STOP the store or the forwarder while it runs.
-#include "pvm_runner.hpp"
+#include <pvmkit/linux/process_backend.hpp>
+#include <pvmkit/recovery/phi_accrual.hpp>
+#include <pvmkit/recovery/process_watch.hpp>
+#include <pvmkit/recovery/watcher.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -30,10 +33,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   linux_process::process_backend backend;
-  linux_process::process_spec store{"store", bin_dir + "/pvmkit-store", {"--dir", state_dir}, {}, socket_dir + "/pvmkit-store.sock", 500ms};
-  linux_process::process_spec fwd{"forwarder", bin_dir + "/pvmkit-forwarder",
-                                  {"--upstream", socket_dir + "/pvmkit-store.sock", "--leak-mb-per-s", std::to_string(leak)},
-                                  {}, socket_dir + "/pvmkit-forwarder.sock", 500ms};
+  linux_process::process_spec store{.name = "store", .path = bin_dir + "/pvmkit-store", .args = {"--dir", state_dir},
+                                    .listen_path = socket_dir + "/pvmkit-store.sock", .stop_grace = 500ms};
+  linux_process::process_spec fwd{.name = "forwarder", .path = bin_dir + "/pvmkit-forwarder",
+                                  .args = {"--upstream", socket_dir + "/pvmkit-store.sock", "--leak-mb-per-s", std::to_string(leak)},
+                                  .listen_path = socket_dir + "/pvmkit-forwarder.sock", .stop_grace = 500ms};
   if (crash_forwarder) fwd.args.push_back("--crash-at-start");
   auto sid = backend.add_component(store);
   auto fid = backend.add_component(fwd);
@@ -58,12 +62,23 @@ int main(int argc, char** argv) {
   det.min_std_dev = 5ms;
   det.acceptable_pause = 30ms;
   det.watcher_max_gap = 100ms;
-  examples::pvm_runner runner(backend, {s, f}, cfg, det);
-  runner.supervisor().set_event_sink([](const recovery::recovery_event& e) { std::printf("%s\n", e.to_json().c_str()); std::fflush(stdout); });
-  runner.start();
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end && !runner.supervisor().gave_up()) runner.step(10ms);
+  recovery::watcher<linux_process::process_backend> w(backend, {s, f}, cfg, {recovery::phi_accrual{det}, recovery::phi_accrual{det}});
+  w.supervisor().set_event_sink([](const recovery::recovery_event& e) { std::printf("%s\n", e.to_json().c_str()); std::fflush(stdout); });
+  const steady_clock clock;
+  w.set_clock([&] { return clock.now(); });
+  w.start(clock.now());
+  const auto end = clock.now() + std::chrono::duration_cast<duration>(std::chrono::duration<double>(seconds));
+  time_point last_health{};
+  while (clock.now() < end && !w.supervisor().gave_up()) {
+    recovery::pump(w, backend, 10ms);
+    const auto now = clock.now();
+    if (now - last_health >= 100ms) {
+      last_health = now;
+      recovery::sample_health(w, backend, now);
+    }
+    w.tick(now);
+  }
   (void)backend.stop_component(fid.value());
   (void)backend.stop_component(sid.value());
-  return runner.supervisor().gave_up() ? 1 : 0;
+  return w.supervisor().gave_up() ? 1 : 0;
 }

@@ -1,15 +1,18 @@
 // Fault injection on the example pVM (real processes): kill -9 at random instants, SIGSTOP as a
 // hang, a leaking component, a component that crashes at start.
 #include "line_client.hpp"
-#include "pvm_runner.hpp"
 
 #include <pvmkit/linux/process_backend.hpp>
+#include <pvmkit/recovery/phi_accrual.hpp>
+#include <pvmkit/recovery/process_watch.hpp>
+#include <pvmkit/recovery/watcher.hpp>
 
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -66,6 +69,33 @@ std::string cat(const char* prefix, long n) {
   return s;
 }
 
+// The watcher over real processes with phi accrual on every component, as the example runs it.
+struct runner {
+  runner(linux_process::process_backend& b, std::vector<recovery::component_spec> specs, recovery::supervisor_config cfg)
+      : b_(b), w_(b, specs, cfg, std::vector<recovery::phi_accrual>(specs.size(), recovery::phi_accrual{detector()})) {
+    w_.set_clock([this] { return clock_.now(); });
+  }
+  recovery::supervisor& supervisor() { return w_.supervisor(); }
+  void start() { w_.start(clock_.now()); }
+  void step(duration tick) {
+    recovery::pump(w_, b_, tick);
+    const auto now = clock_.now();
+    if (now - last_health_ >= health_period) {
+      last_health_ = now;
+      recovery::sample_health(w_, b_, now);
+    }
+    w_.tick(now, load ? load() : 0.0);
+  }
+  std::function<double()> load;
+  duration health_period{100ms};
+
+ private:
+  linux_process::process_backend& b_;
+  recovery::watcher<linux_process::process_backend, recovery::phi_accrual> w_;
+  steady_clock clock_;
+  time_point last_health_{};
+};
+
 std::size_t count(const recovery::supervisor& s, recovery::event_kind k) {
   std::size_t n = 0;
   for (const auto& e : s.events()) n += e.kind == k ? 1 : 0;
@@ -77,7 +107,7 @@ TEST_CASE("kill -9 of the store at random instants loses no acknowledged write")
   const auto dir = scratch("kill9");
   linux_process::process_backend b;
   const auto sock = dir + "/store.sock";
-  auto id = b.add_component({"store", bin + "/pvmkit-store", {"--dir", dir + "/journal", "--fsync", "every"}, {}, sock, 200ms}).value();
+  auto id = b.add_component({.name = "store", .path = bin + "/pvmkit-store", .args = {"--dir", dir + "/journal", "--fsync", "every"}, .listen_path = sock, .stop_grace = 200ms}).value();
   std::mt19937_64 rng(12345);
   std::uniform_int_distribution<int> when(0, 20000);
   std::map<std::string, std::string> acked;
@@ -117,13 +147,13 @@ TEST_CASE("kill -9 of the store at random instants loses no acknowledged write")
 TEST_CASE("SIGSTOP (a hang) is detected by phi accrual and the component is restarted and serves") {
   const auto dir = scratch("hang");
   linux_process::process_backend b;
-  auto st = b.add_component({"store", bin + "/pvmkit-store", {"--dir", dir + "/journal"}, {}, dir + "/store.sock", 200ms}).value();
-  auto fw = b.add_component({"fwd", bin + "/pvmkit-forwarder", {"--upstream", dir + "/store.sock"}, {}, dir + "/fwd.sock", 200ms}).value();
+  auto st = b.add_component({.name = "store", .path = bin + "/pvmkit-store", .args = {"--dir", dir + "/journal"}, .listen_path = dir + "/store.sock", .stop_grace = 200ms}).value();
+  auto fw = b.add_component({.name = "fwd", .path = bin + "/pvmkit-forwarder", .args = {"--upstream", dir + "/store.sock"}, .listen_path = dir + "/fwd.sock", .stop_grace = 200ms}).value();
   recovery::supervisor_config cfg;
   cfg.backoff.first = 0ms;
-  examples::pvm_runner r(b, {spec(st, "store", {}, recovery::state_kind::checkpointed, recovery::technique::snapshot_log_replay),
+  runner r(b, {spec(st, "store", {}, recovery::state_kind::checkpointed, recovery::technique::snapshot_log_replay),
                              spec(fw, "fwd", {st}, recovery::state_kind::stateless, recovery::technique::restart)},
-                         cfg, detector());
+             cfg);
   r.start();
   for (int i = 0; i < 30; ++i) r.step(10ms);  // learn the heartbeat rhythm
   CHECK(conn(dir + "/fwd.sock").ask("put /vm/1 up").starts_with("ok"));
@@ -143,16 +173,16 @@ TEST_CASE("SIGSTOP (a hang) is detected by phi accrual and the component is rest
 TEST_CASE("a leaking component is rejuvenated in a low-load window") {
   const auto dir = scratch("leak");
   linux_process::process_backend b;
-  auto fw = b.add_component({"leaky", bin + "/pvmkit-forwarder", {"--leak-mb-per-s", "40"}, {}, dir + "/fwd.sock", 200ms}).value();
+  auto fw = b.add_component({.name = "leaky", .path = bin + "/pvmkit-forwarder", .args = {"--leak-mb-per-s", "40"}, .listen_path = dir + "/fwd.sock", .stop_grace = 200ms}).value();
   auto s = spec(fw, "leaky", {}, recovery::state_kind::stateless, recovery::technique::restart);
   s.health.rss = true;
   recovery::supervisor_config cfg;
   cfg.rejuvenation = {.enabled = true, .rss_slope_threshold = 10e6, .latency_threshold_ns = 0, .min_samples = 5,
                       .window = 10, .low_load = 0.5, .cooldown = 60s};
-  examples::pvm_runner r(b, {s}, cfg, detector());
+  runner r(b, {s}, cfg);
   r.health_period = 50ms;
   double load = 0.9;
-  r.set_load([&] { return load; });
+  r.load = [&] { return load; };
   r.start();
   const pid_t first = b.pid(fw);
   for (int i = 0; i < 60; ++i) r.step(10ms);  // ~0.6 s of leaking under high load: no action
@@ -170,16 +200,16 @@ TEST_CASE("a leaking component is rejuvenated in a low-load window") {
 TEST_CASE("a component crashing at start spends its budget, then escalates step by step to the host") {
   const auto dir = scratch("crashloop");
   linux_process::process_backend b;
-  auto st = b.add_component({"store", bin + "/pvmkit-store", {"--dir", dir + "/journal"}, {}, dir + "/store.sock", 200ms}).value();
-  auto fw = b.add_component({"fwd", bin + "/pvmkit-forwarder", {"--crash-at-start"}, {}, dir + "/fwd.sock", 200ms}).value();
+  auto st = b.add_component({.name = "store", .path = bin + "/pvmkit-store", .args = {"--dir", dir + "/journal"}, .listen_path = dir + "/store.sock", .stop_grace = 200ms}).value();
+  auto fw = b.add_component({.name = "fwd", .path = bin + "/pvmkit-forwarder", .args = {"--crash-at-start"}, .listen_path = dir + "/fwd.sock", .stop_grace = 200ms}).value();
   recovery::supervisor_config cfg;
   cfg.component = {4, 30s};
   cfg.dependents = {1, 30s};
   cfg.pvm = {1, 30s};
   cfg.backoff = {.first = 0ms, .base = 2ms, .factor = 2.0, .cap = 16ms, .jitter = 0, .seed = 1};
-  examples::pvm_runner r(b, {spec(st, "store", {}, recovery::state_kind::checkpointed, recovery::technique::snapshot_log_replay),
+  runner r(b, {spec(st, "store", {}, recovery::state_kind::checkpointed, recovery::technique::snapshot_log_replay),
                              spec(fw, "fwd", {st}, recovery::state_kind::stateless, recovery::technique::restart)},
-                         cfg, detector());
+             cfg);
   r.start();
   const auto end = std::chrono::steady_clock::now() + 4s;
   while (!r.supervisor().gave_up() && std::chrono::steady_clock::now() < end) r.step(5ms);

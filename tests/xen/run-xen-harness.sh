@@ -15,7 +15,11 @@
 # split over the two nodes), PVMKIT_XEN_DOM0_MEM_MB (default 512), PVMKIT_XEN_CACHE (where the
 # downloaded .deb files are kept between runs; default <workdir>/debs), PVMKIT_XEN_TIMEOUT_SCALE
 # (multiplies every wait in dom0; default 1 on an idle host, up to 3 as the host's load rises),
-# PVMKIT_XEN_CLOCK (virtual, the default, or real; see below).
+# PVMKIT_XEN_CLOCK (virtual, the default, or real; see below). PVMKIT_XEN_RECOVERY=1 adds the
+# recovery phase (pvmkit supervise, 10 kills of xenstored, xenconsoled and the agent killed, then
+# stock xenstored killed; docs/recovery.md); PVMKIT_XEN_RECOVERY_KILLS=N kills xenstored N times
+# instead of 10. For work on that phase only (the run then fails its count):
+# PVMKIT_XEN_RECOVERY_ONLY=1 skips the other checks once the guests are up.
 #
 # The emulated machine's clock is virtual by default (QEMU -icount, sleep=off): it advances with
 # the instructions the emulated CPUs execute, not with the host's time, so a busy host makes the
@@ -31,7 +35,7 @@ while [ $# -gt 0 ]; do
     --pvmkit) pvmkit_bin=$2; shift 2 ;;
     --conformance) conformance_bin=$2; shift 2 ;;
     --workdir) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run-xen-harness: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,9 +60,19 @@ load_scale=$(awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v n="$(nproc)" 'BEGIN { 
 if [ "$clock" = virtual ]; then scale=${PVMKIT_XEN_TIMEOUT_SCALE:-1}; else scale=${PVMKIT_XEN_TIMEOUT_SCALE:-$load_scale}; fi
 case "$scale" in ''|*[!0-9]*|0) echo "run-xen-harness: PVMKIT_XEN_TIMEOUT_SCALE must be a positive integer (got '$scale')" >&2; exit 2;; esac
 boot_timeout=${PVMKIT_XEN_BOOT_TIMEOUT:-$((1200 * load_scale))}
+# The recovery phase (kill -9 of dom0's daemons under pvmkit supervise, then stock xenstored; about
+# 17 more minutes on an idle 2-core host): PVMKIT_XEN_RECOVERY=1.
+recovery=${PVMKIT_XEN_RECOVERY:-}
+case "$recovery" in ''|0) recovery= ;; 1) ;; *) echo "run-xen-harness: PVMKIT_XEN_RECOVERY must be 0 or 1 (got '$recovery')" >&2; exit 2;; esac
+kills=${PVMKIT_XEN_RECOVERY_KILLS:-10}
+case "$kills" in ''|*[!0-9]*|0) echo "run-xen-harness: PVMKIT_XEN_RECOVERY_KILLS must be a positive integer (got '$kills')" >&2; exit 2;; esac
 # The number of checks a complete run makes is written once, in dom0's script.
-expected=$(sed -n 's/^EXPECTED_CHECKS=\([0-9][0-9]*\)$/\1/p' "$here/dom0-init.sh")
-[ -n "$expected" ] || { echo "run-xen-harness: no EXPECTED_CHECKS=N line in $here/dom0-init.sh" >&2; exit 2; }
+count_of() { sed -n "s/^$1=\([0-9][0-9]*\)\$/\1/p" "$here/dom0-init.sh"; }
+base=$(count_of BASE_CHECKS); fixed=$(count_of RECOVERY_FIXED_CHECKS); per_kill=$(count_of RECOVERY_CHECKS_PER_KILL)
+[ -n "$base" ] && [ -n "$fixed" ] && [ -n "$per_kill" ] ||
+  { echo "run-xen-harness: no BASE_CHECKS, RECOVERY_FIXED_CHECKS and RECOVERY_CHECKS_PER_KILL lines in $here/dom0-init.sh" >&2; exit 2; }
+expected=$base
+[ -n "$recovery" ] && expected=$((base + fixed + per_kill * kills))
 cache=${PVMKIT_XEN_CACHE:-$work/debs}
 mkdir -p "$work" "$cache"; cd "$work"
 t0=$(date +%s)
@@ -138,10 +152,15 @@ cp "$here/vif-harness" "$here/block-harness" $r/etc/xen/scripts/; chmod +x $r/et
 cp vmlinuz $r/guest/vmlinuz
 cp domU.cpio.gz $r/guest/initrd.gz
 cp "$here/dom0-init.sh" $r/init; chmod +x $r/init
+# Sourced by /init when present: pvmkit supervise starts the daemons, then the recovery phase.
+[ -n "$recovery" ] && cp "$here/dom0-recovery.sh" $r/etc/dom0-recovery.sh
 cat > $r/etc/harness.conf <<EOF
 GUEST_WAIT=${PVMKIT_XEN_GUEST_WAIT:-300}
 SETTLE_WAIT=${PVMKIT_XEN_SETTLE_WAIT:-90}
 TIMEOUT_SCALE=$scale
+RECOVERY=$recovery
+RECOVERY_ONLY=${PVMKIT_XEN_RECOVERY_ONLY:-}
+RECOVERY_KILLS=$kills
 EOF
 (cd $r && find . | cpio -o -H newc 2>/dev/null | gzip -1 > ../dom0.cpio.gz)
 log "dom0.cpio.gz $(du -h dom0.cpio.gz | cut -f1)"

@@ -21,6 +21,10 @@ namespace pvmkit::linux_process {
 // Returns the pidfd (close-on-exec) or -1 with errno set.
 inline int pidfd_open(pid_t pid) noexcept { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)); }
 
+// A copy of descriptor `fd` of the process behind pidfd (Linux >= 5.6; needs the right to ptrace
+// it), close-on-exec. Returns -1 with errno set.
+inline int pidfd_getfd(int pidfd, int fd) noexcept { return static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0U)); }
+
 inline int pidfd_send_signal(int pidfd, int sig) noexcept {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0U));
 }

@@ -51,6 +51,10 @@ struct process_spec {
   std::vector<std::string> env;        // extra NAME=value entries
   std::string listen_path;             // Unix socket the backend owns and passes as fd 5 (optional)
   duration stop_grace{std::chrono::milliseconds{500}};
+  // More descriptors the process inherits: (a descriptor of this process, its number in the
+  // child). Numbers above 5; a daemon restoring its state finds them where its state says.
+  std::vector<std::pair<int, int>> inherit_fds;
+  bool leave_running = false;          // left running when the backend is destroyed (a daemon the host needs)
 };
 
 enum class process_event_kind : std::uint8_t { exited, heartbeat, ready };
@@ -73,7 +77,8 @@ class process_backend {
   process_backend& operator=(const process_backend&) = delete;
   ~process_backend() {
     for (std::size_t i = 0; i < comps_.size(); ++i) {
-      kill_now(comps_[i].primary);
+      if (comps_[i].spec.leave_running) release(comps_[i].primary);
+      else kill_now(comps_[i].primary);
       kill_now(comps_[i].spare);
       if (comps_[i].listen >= 0) {
         ::close(comps_[i].listen);
@@ -162,6 +167,10 @@ class process_backend {
 
   // ---- events ----------------------------------------------------------------------------------
 
+  // Readable when wait_events() has something: a caller that waits on other descriptors too
+  // polls this one with them.
+  [[nodiscard]] int event_fd() const noexcept { return epoll_; }
+
   // Waits up to `timeout` for exits and heartbeats; returns as soon as any arrived.
   std::vector<process_event> wait_events(duration timeout) {
     std::vector<process_event> out;
@@ -225,6 +234,8 @@ class process_backend {
     return c && c->primary ? c->primary->incarnation : 0;
   }
   [[nodiscard]] const process_spec& spec(component_id id) const { return comps_.at(id.index()).spec; }
+  // Changed between starts (a restart with other arguments or descriptors).
+  [[nodiscard]] process_spec& spec(component_id id) { return comps_.at(id.index()).spec; }
 
  private:
   struct instance {
@@ -293,6 +304,8 @@ class process_backend {
     posix_spawn_file_actions_adddup2(&fa, hb[1], heartbeat_fd);
     posix_spawn_file_actions_adddup2(&fa, ctl[0], control_fd);
     if (c.listen >= 0) posix_spawn_file_actions_adddup2(&fa, c.listen, listen_fd);
+    for (const auto& [here, there] : c.spec.inherit_fds)
+      if (here >= 0 && there > listen_fd) posix_spawn_file_actions_adddup2(&fa, here, there);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t none, defaults;

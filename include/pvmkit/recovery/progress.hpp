@@ -46,6 +46,7 @@ class progress {
   }
 
   [[nodiscard]] std::uint64_t pending() const noexcept { return pending_; }
+  [[nodiscard]] const progress_config& config() const noexcept { return cfg_; }
 
  private:
   void excuse(duration d, time_point now) noexcept {

@@ -66,6 +66,9 @@ struct rejuvenation_config {
 
 struct supervisor_config {
   restart_budget component{};
+  // Components whose own budget differs from `component` (a daemon that may restart often, or one
+  // that must not).
+  std::unordered_map<component_id, restart_budget> component_budgets;
   restart_budget dependents{2, std::chrono::seconds{60}};
   restart_budget pvm{1, std::chrono::seconds{300}};
   backoff_config backoff{};
@@ -203,7 +206,8 @@ class supervisor {
 
     const auto& spec = specs_[i];
     auto& st = comps_[i];
-    if (spend(st.window, cfg_.component, now)) {
+    const restart_budget& own = budget_of(c);
+    if (spend(st.window, own, now)) {
       ++st.restarts;
       const auto attempt = st.window.size() - 1;
       if (spec.recover_by == technique::warm_spare && st.spare_ready) {
@@ -221,7 +225,7 @@ class supervisor {
       return out;
     }
     raise(now, event_kind::budget_spent, c, escalation_level::component, {},
-          std::to_string(cfg_.component.max_restarts) + " restarts within " + ms(cfg_.component.period));
+          std::to_string(own.max_restarts) + " restarts within " + ms(own.period));
 
     // Level 2: the component together with everything that depends on it.
     if (spend(st.group_window, cfg_.dependents, now)) {
@@ -316,7 +320,7 @@ class supervisor {
     if (gave_up_ || st.state != supervised_state::running) return out;
     st.spare_ready = false;
     raise(now, event_kind::failed, c, escalation_level::component, {}, "spare died");
-    if (!spend(st.window, cfg_.component, now)) return on_failure(c, now, "spare crash-loops");
+    if (!spend(st.window, budget_of(c), now)) return on_failure(c, now, "spare crash-loops");
     ++st.restarts;
     schedule(i, now, st.window.size() - 1, escalation_level::component, true);
     append(out, tick(now));
@@ -348,6 +352,11 @@ class supervisor {
     for (auto& a : more) out.push_back(std::move(a));
   }
 
+  [[nodiscard]] const restart_budget& budget_of(component_id c) const {
+    const auto it = cfg_.component_budgets.find(c);
+    return it == cfg_.component_budgets.end() ? cfg_.component : it->second;
+  }
+
   [[nodiscard]] std::size_t index(component_id c) const {
     auto it = by_id_.find(c);
     if (it == by_id_.end()) throw config_error("supervisor: unknown component " + std::to_string(c.value()));
@@ -369,6 +378,10 @@ class supervisor {
       }
     for (const auto* b : {&cfg_.component, &cfg_.dependents, &cfg_.pvm})
       if (b->period <= duration::zero()) throw config_error("supervisor: every restart budget needs a positive period");
+    for (const auto& [c, b] : cfg_.component_budgets) {
+      if (!by_id_.count(c)) throw config_error("supervisor: a restart budget names unknown component " + std::to_string(c.value()));
+      if (b.period <= duration::zero()) throw config_error("supervisor: every restart budget needs a positive period");
+    }
     if (cfg_.backoff.factor < 1.0) throw config_error("supervisor: backoff.factor must be at least 1");
     if (cfg_.backoff.jitter < 0.0 || cfg_.backoff.jitter > 1.0) throw config_error("supervisor: backoff.jitter must be in [0, 1]");
   }
