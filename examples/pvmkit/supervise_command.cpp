@@ -395,7 +395,7 @@ int run(const options& o) {
   auto name = [&](component_id c) -> std::string { return c.valid() ? cfg.components.at(c.index()).spec.name : std::string{}; };
   rec::watcher<dom0_backend> w(backend, specs, cfg.supervisor, detectors);
   const pvmkit::steady_clock clock;
-  w.set_clock([&] { return clock.now(); });
+  w.set_clock(clock);
   w.supervisor().set_event_sink([&](const rec::recovery_event& e) {
     log.line("event", [&](pvmkit::json_writer& j) {
       j.field("event", rec::to_string(e.kind)).field("component", name(e.component)).field("level", rec::to_string(e.level));

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   recovery::watcher<linux_process::process_backend> w(backend, {s, f}, cfg, {recovery::phi_accrual{det}, recovery::phi_accrual{det}});
   w.supervisor().set_event_sink([](const recovery::recovery_event& e) { std::printf("%s\n", e.to_json().c_str()); std::fflush(stdout); });
   const steady_clock clock;
-  w.set_clock([&] { return clock.now(); });
+  w.set_clock(clock);
   w.start(clock.now());
   const auto end = clock.now() + std::chrono::duration_cast<duration>(std::chrono::duration<double>(seconds));
   time_point last_health{};

@@ -73,7 +73,7 @@ std::string cat(const char* prefix, long n) {
 struct runner {
   runner(linux_process::process_backend& b, std::vector<recovery::component_spec> specs, recovery::supervisor_config cfg)
       : b_(b), w_(b, specs, cfg, std::vector<recovery::phi_accrual>(specs.size(), recovery::phi_accrual{detector()})) {
-    w_.set_clock([this] { return clock_.now(); });
+    w_.set_clock(clock_);
   }
   recovery::supervisor& supervisor() { return w_.supervisor(); }
   void start() { w_.start(clock_.now()); }

@@ -71,7 +71,7 @@ TEST_CASE("an exit is a failure at once: the component is restarted and the reco
   const auto c = h.add_component("xenconsoled");
   manual_clock clock{t0};
   watcher<mock_host> w(h, {spec(c, "xenconsoled")}, quick(), {any_detector{crash_event{}}});
-  w.set_clock([&] { return clock.now(); });
+  w.set_clock(clock);
   w.start(clock.now());
   CHECK(h.starts(c) == 1);
   CHECK(w.records().back().since_failure == std::nullopt);  // the first start recovers nothing

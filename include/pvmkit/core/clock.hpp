@@ -1,5 +1,6 @@
-// Time is injected: detectors, supervisors, controllers and the simulator take a Clock, so tests
-// drive time by hand and never sleep.
+// Time is injected, so tests drive it by hand and never sleep: what reads time takes a Clock (the
+// recovery watcher, `pvmkit supervise`, the example supervisor); what decides on time is given
+// time points (detectors, the supervisor, health trends, the simulator's ticks).
 #pragma once
 
 #include <atomic>

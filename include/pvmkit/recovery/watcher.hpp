@@ -63,7 +63,11 @@ class watcher {
   void set_record_sink(std::function<void(const watch_record&)> sink) { sink_ = std::move(sink); }
   // Where the time after each action comes from (a start may take a while: a daemon that must
   // answer before its dependents start). Without one, actions are stamped with the call's time.
-  void set_clock(std::function<time_point()> clock) { clock_ = std::move(clock); }
+  // The clock is held by reference and must outlive the watcher.
+  template <Clock C>
+  void set_clock(const C& clock) {
+    clock_ = [&clock] { return clock.now(); };
+  }
   // The last max_records actions, oldest first.
   [[nodiscard]] const std::deque<watch_record>& records() const noexcept { return records_; }
   static constexpr std::size_t max_records = 4096;
