@@ -135,10 +135,14 @@ struct host_cell {
       while (auto sib = find_tag(doc, "sibling", dp, cell_end)) {
         const auto sid = attribute(sib->text, "id");
         const auto val = attribute(sib->text, "value");
-        const auto sidn = sid ? to_number(*sid) : std::nullopt;
-        const auto valn = val ? to_number(*val) : std::nullopt;
-        if (!sidn || !valn || *valn == 0 || *valn > 0xffffU || *sidn > 0xffffU) return unexpected{errc::corrupt_data};
-        c.distances.emplace_back(static_cast<std::uint32_t>(*sidn), static_cast<std::uint32_t>(*valn));
+        // Plain numbers, not optionals: g++ 12 at -O2 takes a checked optional for uninitialised.
+        std::uint64_t sidn = 0, valn = 0;
+        if (const auto n = sid ? to_number(*sid) : std::nullopt) sidn = *n;
+        else return unexpected{errc::corrupt_data};
+        if (const auto n = val ? to_number(*val) : std::nullopt) valn = *n;
+        else return unexpected{errc::corrupt_data};
+        if (valn == 0 || valn > 0xffffU || sidn > 0xffffU) return unexpected{errc::corrupt_data};
+        c.distances.emplace_back(static_cast<std::uint32_t>(sidn), static_cast<std::uint32_t>(valn));
         dp = sib->end;
       }
     }
