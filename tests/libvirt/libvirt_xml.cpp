@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 
 using namespace pvmkit;
@@ -121,4 +122,12 @@ TEST_CASE("libvirt error codes keep their call, code, domain and text") {
   CHECK(static_cast<bool>(none));
   CHECK(none.value() == VIR_ERR_INTERNAL_ERROR);
   CHECK_FALSE(libvirt_error_of(make_error_code(errc::unknown_domain)).has_value());
+}
+
+TEST_CASE("a size that does not fit in 64 bits is refused, never wrapped around") {
+  CHECK(to_bytes("4", "GiB") == std::optional<bytes>{bytes{4ULL << 30}});
+  CHECK(to_bytes("17179869183", "GiB") == std::optional<bytes>{bytes{17179869183ULL << 30}});  // the largest that fits
+  CHECK_FALSE(to_bytes("17179869184", "GiB").has_value());
+  CHECK_FALSE(to_bytes("5555555555555555554", "KiB").has_value());  // found by the libvirt_xml fuzzer
+  CHECK(to_bytes("5555555555555555554", "b") == std::optional<bytes>{bytes{5555555555555555554ULL}});
 }

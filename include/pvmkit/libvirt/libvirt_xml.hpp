@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -92,6 +93,7 @@ struct tag {
   else if (unit == "MiB" || unit == "M") scale = 1024ULL * 1024;
   else if (unit == "GiB" || unit == "G") scale = 1024ULL * 1024 * 1024;
   else return std::nullopt;
+  if (*v > std::numeric_limits<std::uint64_t>::max() / scale) return std::nullopt;  // would wrap around
   return bytes{*v * scale};
 }
 
