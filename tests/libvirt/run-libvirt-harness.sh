@@ -196,7 +196,8 @@ check "the round applied its plan" grep -q '"type":"round".*"dry_run":false.*"ok
 reserved=$(awk '$1=="cpus"{print $2}' "$work/pvm.state" 2>/dev/null || true)
 check "the pVM's CPU reservation is recorded ($reserved)" test -n "$reserved"
 dom_id=$(virsh_ domid "$guest" | tr -d ' ' || true)
-emu_task=$(( (1 << 30) | (dom_id << 8) )); io_task=$(( emu_task | 1 ))
+# Task ids as libvirt_backend.hpp makes them: libvirt_task_bit (1 << 48) | domid << 8 | iothread.
+emu_task=$(( (1 << 48) | (dom_id << 8) )); io_task=$(( emu_task | 1 ))
 planned() { { grep '"type":"round"' "$work/round1.jsonl" | grep -o "\"task\":$1,\"cpus\":\"[0-9,-]*\"" | head -1 | sed 's/.*"cpus":"//; s/"//'; } || true; }
 emu_cpus=$(planned "$emu_task"); io_cpus=$(planned "$io_task")
 inside() { [ -n "$1" ] && [ -z "$(comm -23 <(expand "$1") <(expand "$2"))" ]; }
