@@ -18,7 +18,7 @@ using pvmkit::test::replace;
 
 namespace {
 const std::string valid = R"({
-  "supervisor": {"budget": {"max_restarts": 4, "period_s": 60}, "backoff": {"first_ms": 0, "base_ms": 50, "cap_ms": 800}},
+  "supervisor": {"budget": {"max_restarts": 4, "period_s": 60}, "backoff": {"first_ms": 0, "base_ms": 50, "cap_ms": 800, "reset_after_ms": 30000}},
   "xenstored": {"trace": "/run/x/trace"},
   "components": [
     {"name": "agent", "depends_on": ["xenstored"], "command": ["/usr/bin/pvmkit", "agent", "--backend", "xen"],
@@ -57,6 +57,7 @@ TEST_CASE("a valid configuration gives each component its command, dependencies,
   CHECK(cfg.supervisor.component_budgets.at(component_id{0}).period == 30s);
   CHECK(cfg.supervisor.component.max_restarts == 4);
   CHECK(cfg.supervisor.backoff.base == 50ms);
+  CHECK(cfg.supervisor.backoff.reset_after == 30s);
   // A xenstore holds state: it is checkpointed and restored by default, and left running on exit.
   CHECK(store.spec.kind == component_kind::xenstore);
   CHECK(store.spec.state == state_kind::checkpointed);

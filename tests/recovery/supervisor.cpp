@@ -208,6 +208,47 @@ TEST_CASE("back-off doubles up to its cap and restarts are not emitted early") {
   }
 }
 
+// A daemon killed now and then, each time after it had run a while, is not crash-looping: it comes
+// back at once every time. One that dies soon after each start still backs off.
+TEST_CASE("back-off starts again after a run of reset_after, and only then") {
+  auto cfg = no_backoff(100);
+  cfg.component = {100, 1h};
+  cfg.backoff = {.first = 0ms, .base = 200ms, .factor = 2.0, .cap = 5s, .jitter = 0, .seed = 1, .reset_after = 10s};
+  supervisor s({spec(0, "xenstored")}, cfg);
+  (void)s.start_all(t0);
+  auto delay_of_failure_at = [&](time_point t) {
+    (void)s.on_failure(component_id{0}, t, "crash");
+    auto sched = std::find_if(s.events().rbegin(), s.events().rend(), [](const auto& e) { return e.kind == event_kind::restart_scheduled; });
+    REQUIRE(sched != s.events().rend());
+    const duration d = sched->delay;
+    (void)s.tick(t + d);
+    REQUIRE(s.state(component_id{0}) == supervised_state::running);
+    return d;
+  };
+  time_point t = t0;
+  for (int kill = 0; kill < 10; ++kill) {  // every 15 s: each run lasted 10 s or more
+    t += 15s;
+    CHECK(delay_of_failure_at(t) == 0ms);
+  }
+  // Dies 1 s after each start: the last kill above counts as the first of these quick failures.
+  std::vector<duration> delays;
+  for (int crash = 0; crash < 4; ++crash) {
+    const duration d = delay_of_failure_at(t + 1s);
+    delays.push_back(d);
+    t += 1s + d;
+  }
+  CHECK(delays == std::vector<duration>{200ms, 400ms, 800ms, 1600ms});
+  // A run of exactly reset_after resets it; one of a nanosecond less does not.
+  t += 10s - 1ns;
+  CHECK(delay_of_failure_at(t) == 3200ms);
+  t += 3200ms + 10s;
+  CHECK(delay_of_failure_at(t) == 0ms);
+}
+
+TEST_CASE("the default back-off keeps counting within its window: reset_after is ten minutes") {
+  CHECK(backoff_config{}.reset_after == std::chrono::minutes{10});
+}
+
 TEST_CASE("jitter is seeded, bounded, and shortens the delay") {
   auto run = [](std::uint64_t seed) {
     auto cfg = no_backoff(100);

@@ -23,7 +23,7 @@ recovery_daemons() {
     "budget": {"max_restarts": 20, "period_s": 3600},
     "dependents_budget": {"max_restarts": 5, "period_s": 3600},
     "pvm_budget": {"max_restarts": 1, "period_s": 3600},
-    "backoff": {"first_ms": 0, "base_ms": 200, "factor": 2, "cap_ms": 5000, "jitter": 0, "seed": 1}
+    "backoff": {"first_ms": 0, "base_ms": 200, "factor": 2, "cap_ms": 5000, "jitter": 0, "seed": 1, "reset_after_ms": 10000}
   },
   "xenstored": {"trace": "$PV/xenstored.trace"},
   "components": [
@@ -74,12 +74,15 @@ ping_count() { grep -c 'seq=' "$1"; }
 # The pid supervise last started a component as.
 pid_of() { grep "\"type\":\"started\".*\"component\":\"$1\"" $EVENTS | tail -1 | sed -n 's/.*"pid":\([0-9]*\).*/\1/p'; }
 # The client: writes a key, then its permissions, and records it only once both were acknowledged.
+# Keys go 64 to a directory, as a toolstack's records spread over domains and devices: one
+# directory of every key would time xenstored's restore, which grows with the square of the
+# largest directory (docs/recovery.md), and not the recovery.
 client_loop() {
   i=0
   while [ ! -e $PV/client.stop ]; do
-    i=$((i+1))
-    if timeout -s KILL 120 xenstore-write "/tool/pvmkit-client/k$i" "v$i-$((i*7919))" &&
-       timeout -s KILL 120 xenstore-chmod "/tool/pvmkit-client/k$i" n0 "r$G0"; then
+    i=$((i+1)); key=/tool/pvmkit-client/d$((i / 64))/k$i
+    if timeout -s KILL 120 xenstore-write "$key" "v$i-$((i*7919))" &&
+       timeout -s KILL 120 xenstore-chmod "$key" n0 "r$G0"; then
       echo "k$i v$i-$((i*7919)) (n0,r$G0)" >> $PV/acked
     fi
     # A pause between keys: a client that never idles would keep the emulated CPUs busy, and on
@@ -106,7 +109,7 @@ guest_s_cfg() {
   cat > /root/$1.cfg <<CFG
 name = "$1"
 type = "pv"
-kernel = "/guest/vmlinuz"
+kernel = "/guest/vmlinux"
 ramdisk = "/guest/initrd.gz"
 extra = "console=hvc0 panic=-1 quiet"
 memory = 128
@@ -162,7 +165,12 @@ recovery_phase() {
     kill $P0 $P1 2>/dev/null; wait $P0 $P1 2>/dev/null
     TD=$(ev_after "$T0" '"event":"failed","component":"xenstored"')
     TR=$(ev_after "$T0" '"type":"started","uptime_s":[0-9.]*,"component":"xenstored"')
-    restore=$(grep '"type":"restore"' $EVENTS | tail -1 | sed 's/.*"report"://')
+    # The restore line is written once the stream is ready (prepare_ms: reading the database and
+    # writing the stream); from it to the started event is the new xenstored reading the stream.
+    rline=$(grep '"type":"restore"' $EVENTS | tail -1)
+    restore=$(echo "$rline" | sed 's/.*"report"://')
+    prepare_ms=$(echo "$rline" | sed -n 's/.*"prepare_ms":\([0-9]*\).*/\1/p')
+    TP=$(echo "$rline" | sed -n 's/.*"uptime_s":\([0-9.]*\).*/\1/p')
     checked "kill $k: after kill -9 of xenstored ($old -> $(pidof xenstored)) xl list names g0 and g1 again" $st
     [ $st = 0 ] || dump_diag
     lost=$(keys_lost); guest_tree /tmp/tree.after
@@ -170,7 +178,7 @@ recovery_phase() {
     is_number "$lost" && total_lost=$((total_lost + lost)) || total_lost=$((total_lost + 1000000))
     check "kill $k: $acked_before acknowledged keys read back with values and permissions (lost: $lost), guests' tree identical ($same)" \
       test "$lost" = 0 -a "$same" = yes
-    echo "OBS: recovery-figure kill=$k detect_ms=$(ms_between "$T0" "$TD") restored_ms=$(ms_between "$T0" "$TR") xl_list_ms=$(ms_between "$T0" "$T1") keys=$acked_before lost=$lost ping_g0_gap_ms=$(ping_gap_ms /tmp/ping0) ping_g1_gap_ms=$(ping_gap_ms /tmp/ping1) pings=$(ping_count /tmp/ping0)/$(ping_count /tmp/ping1) restore=$restore"
+    echo "OBS: recovery-figure kill=$k detect_ms=$(ms_between "$T0" "$TD") restored_ms=$(ms_between "$T0" "$TR") prepare_ms=${prepare_ms:-?} xenstored_ms=$(ms_between "$TP" "$TR") db_kib=$(( $(stat -c %s /tmp/tdb.before 2>/dev/null || echo 0) / 1024 )) xl_list_ms=$(ms_between "$T0" "$T1") keys=$acked_before lost=$lost ping_g0_gap_ms=$(ping_gap_ms /tmp/ping0) ping_g1_gap_ms=$(ping_gap_ms /tmp/ping1) pings=$(ping_count /tmp/ping0)/$(ping_count /tmp/ping1) restore=$restore"
     # g0's devices: its kernel must see the backend go and come back (the watches it registered).
     dev=$(vif_devid); st=1
     if is_number "$dev" && timeout -s KILL "$(scaled 120)" xl network-detach g0 "$dev" &&

@@ -25,6 +25,9 @@ struct backoff_config {
   duration cap{std::chrono::seconds{2}};
   double jitter = 0.0;        // 0..1: the delay is shortened by up to this fraction, at random
   std::uint64_t seed = 1;     // of the jitter's generator: decisions stay reproducible
+  // A component that ran this long before it failed is not crash-looping: its restart backs off
+  // as the first one does. Ten minutes, as the kubelet resets a container's back-off.
+  duration reset_after{std::chrono::minutes{10}};
 };
 
 struct rejuvenation_config {

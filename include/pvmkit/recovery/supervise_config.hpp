@@ -173,7 +173,7 @@ inline any_detector detector_field(const json_field& f, std::string& kind) {
     if (s.has("pvm_budget")) cfg.supervisor.pvm = detail::budget_field(s.at("pvm_budget"));
     if (s.has("backoff")) {
       const auto b = s.at("backoff");
-      b.object({"first_ms", "base_ms", "factor", "cap_ms", "jitter", "seed"});
+      b.object({"first_ms", "base_ms", "factor", "cap_ms", "jitter", "seed", "reset_after_ms"});
       auto& o = cfg.supervisor.backoff;
       if (b.has("first_ms")) o.first = detail::ms_field(b.at("first_ms"));
       if (b.has("base_ms")) o.base = detail::ms_field(b.at("base_ms"));
@@ -181,6 +181,7 @@ inline any_detector detector_field(const json_field& f, std::string& kind) {
       if (b.has("cap_ms")) o.cap = detail::ms_field(b.at("cap_ms"));
       if (b.has("jitter")) o.jitter = b.at("jitter").number(0, 1);
       if (b.has("seed")) o.seed = b.at("seed").integer(0, std::uint64_t{1} << 53);
+      if (b.has("reset_after_ms")) o.reset_after = detail::ms_field(b.at("reset_after_ms"));
     }
   }
   if (root.has("xenstored")) {

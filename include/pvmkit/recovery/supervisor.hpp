@@ -85,9 +85,10 @@ class supervisor {
     const auto& spec = specs_[i];
     auto& st = comps_[i];
     const restart_budget& own = budget_of(c);
+    const std::size_t quick = count_quick_failure(st, now);
     if (spend(st.window, own, now)) {
       ++st.restarts;
-      const auto attempt = st.window.size() - 1;
+      const auto attempt = std::min(st.window.size() - 1, quick);
       if (spec.recover_by == technique::warm_spare && st.spare_ready) {
         // The standby takes over at once; its own replacement is what backs off.
         st.spare_ready = false;
@@ -218,6 +219,8 @@ class supervisor {
     std::deque<time_point> window;        // restarts at component level
     std::deque<time_point> group_window;  // restarts of this component with its dependents
     std::size_t restarts = 0;
+    time_point running_since{};
+    std::size_t quick_failures = 0;       // since the last run of backoff.reset_after or longer
     health_trend trend{};
     double latency = -1;
     std::optional<time_point> last_rejuvenation;
@@ -311,6 +314,14 @@ class supervisor {
     return true;
   }
 
+  // The failures of c since its last run of backoff.reset_after or longer, this one not counted:
+  // a restart backs off by the smaller of this and the restarts in its budget's window (a daemon
+  // that fails after a long healthy run is not crash-looping).
+  std::size_t count_quick_failure(comp_state& st, time_point now) const {
+    if (st.state == supervised_state::running && now - st.running_since >= cfg_.backoff.reset_after) st.quick_failures = 0;
+    return st.quick_failures++;
+  }
+
   duration backoff(std::size_t attempt) {
     const auto& b = cfg_.backoff;
     double d = 0;
@@ -367,6 +378,7 @@ class supervisor {
     out.push_back({replays ? action_kind::replay : action_kind::start, spec.id,
                    initial ? "initial start" : replays ? "restart from snapshot + log" : "restart"});
     st.state = supervised_state::running;
+    st.running_since = now;
     st.initial = false;
     if (spec.recover_by == technique::warm_spare) {
       st.spare_due.reset();
