@@ -1,4 +1,4 @@
-#include "pool_contents.hpp"
+#include "pools.hpp"
 
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/flipping/grant_copy.hpp>

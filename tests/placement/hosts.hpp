@@ -1,5 +1,5 @@
 // Hosts for the placement and sizing tests: topologies where the right answer is known, and a mock
-// host whose pVM vCPUs are already spread over the nodes.
+// host whose pVM vCPUs are already spread over the nodes, and the helpers their tests share.
 #pragma once
 
 #include <pvmkit/backend/mock.hpp>
@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -91,6 +92,38 @@ std::size_t count_actions(const plan& p) {
   std::size_t n = 0;
   for (const auto& s : p.steps()) n += std::holds_alternative<Action>(s.what) ? 1U : 0U;
   return n;
+}
+
+// A KVM host's pVM on the mock: vCPU v is host CPU v, online = reserved for pVM work.
+inline mock_host kvm_host(topology topo) { return mock_host{std::move(topo), {.host_cpus = true}}; }
+
+// The host CPUs the pVM's online vCPUs may run on (on a KVM host: the CPUs reserved for it).
+inline cpuset reserved_cpus(const host_view& v) {
+  cpuset out;
+  for (const auto& vc : v.pvm.vcpus)
+    if (vc.online) out |= vc.hard_affinity;
+  return out;
+}
+
+// Sizing then placement, each applied to the mock (which must accept every step).
+template <class Sizing, class Placement>
+void sizing_then_placement(mock_host& host, Sizing& sizing, Placement& placement) {
+  apply_round(host, sizing);
+  apply_round(host, placement);
+}
+
+// The plan `policy` decides on `v`, its decision records discarded.
+template <class P>
+plan decide_on(P& policy, const host_view& v) {
+  decision_log log;
+  return policy.decide(v, log);
+}
+
+// The memory target a plan sets, if it sets one.
+inline std::optional<bytes> memory_action(const plan& p) {
+  for (const auto& s : p.steps())
+    if (const auto* m = std::get_if<set_memory_target>(&s.what)) return m->target;
+  return std::nullopt;
 }
 
 }  // namespace pvmkit::test

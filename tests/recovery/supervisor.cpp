@@ -1,3 +1,5 @@
+#include "supervision.hpp"
+
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/core/clock.hpp>
 #include <pvmkit/recovery/driver.hpp>
@@ -16,45 +18,19 @@ using namespace pvmkit;
 using namespace pvmkit::recovery;
 using namespace std::chrono_literals;
 using namespace pvmkit::literals;
+using namespace pvmkit::test;
 
 namespace {
-const time_point t0 = time_point{} + 1000s;
-
-component_spec spec(unsigned id, std::string name, std::vector<unsigned> deps = {}, state_kind st = state_kind::stateless,
-                    technique tq = technique::restart) {
-  component_spec s;
-  s.id = component_id{id};
-  s.name = std::move(name);
-  for (auto d : deps) s.depends_on.push_back(component_id{d});
-  s.state = st;
-  s.recover_by = tq;
-  return s;
-}
-
 // xenstore <- {netback, blkback} <- toolstack; listed backwards so order must be computed.
 std::vector<component_spec> pvm_components() {
   return {spec(3, "toolstack", {0, 1, 2}), spec(2, "blkback", {0}), spec(1, "netback", {0}),
           spec(0, "xenstore", {}, state_kind::checkpointed, technique::snapshot_log_replay)};
 }
 
-supervisor_config no_backoff(std::size_t max_restarts = 3) {
-  supervisor_config c;
-  c.component = {max_restarts, 10s};
-  c.dependents = {1, 10s};
-  c.pvm = {1, 10s};
-  c.backoff.first = 0ms;
-  c.backoff.base = 0ms;
-  return c;
-}
-
 std::size_t position(const std::vector<recovery_action>& as, action_kind k, unsigned c) {
   auto it = std::find(as.begin(), as.end(), recovery_action{k, component_id{c}, {}});
   REQUIRE(it != as.end());
   return static_cast<std::size_t>(it - as.begin());
-}
-
-std::size_t count_events(const supervisor& s, event_kind k) {
-  return static_cast<std::size_t>(std::count_if(s.events().begin(), s.events().end(), [&](const auto& e) { return e.kind == k; }));
 }
 }  // namespace
 
@@ -342,29 +318,4 @@ TEST_CASE("rejuvenation: a leaking component is restarted only in a low-load win
   CHECK(s.tick(t0 + 20s, 0.0).empty());
   CHECK(s.tick(t0 + 70s, 0.0).size() == 2);
   CHECK(s.restarts(component_id{1}) == 0);  // planned restarts do not spend the failure budget
-}
-
-TEST_CASE("events are JSON records") {
-  supervisor s({spec(0, "c")}, no_backoff(1));
-  (void)s.start_all(t0);
-  (void)s.on_failure(component_id{0}, t0 + 1s, "exit status 9");
-  REQUIRE(!s.events().empty());
-  CHECK(s.events().front().to_json() ==
-        R"({"t_ns":1001000000000,"event":"failed","component":0,"level":"component","delay_ns":0,"detail":"exit status 9"})");
-}
-
-TEST_CASE("driver: a start the backend refuses is a failure the supervisor handles") {
-  mock_host host(make_uniform_topology(1, 2, 1_GiB));
-  const auto a = host.add_component("xenstored");
-  const auto b = host.add_component("netback");
-  supervisor s({spec(a.value(), "xenstored"), spec(b.value(), "netback", {a.value()})}, no_backoff(2));
-  int refusals = 0;
-  host.fail_when([&](const mock_call& c) { return c.name == "start_component" && c.args == "component=1" && refusals++ < 1; });
-  auto log = apply_actions(host, s, s.start_all(t0), t0);
-  REQUIRE(log.size() == 3);  // xenstored, netback (refused), netback again
-  CHECK(!log[1].error.default_error_condition().message().empty());
-  CHECK(log[1].error == make_error_code(errc::injected_failure));
-  CHECK(!log[2].error);
-  CHECK(host.status(b).value() == component_status::running);
-  CHECK(s.restarts(b) == 1);
 }

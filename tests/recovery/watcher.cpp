@@ -1,4 +1,6 @@
 // The watcher: detection to recovery over the mock backend, time driven by hand.
+#include "supervision.hpp"
+
 #include <pvmkit/backend/mock.hpp>
 #include <pvmkit/core/clock.hpp>
 #include <pvmkit/recovery/any_detector.hpp>
@@ -16,31 +18,10 @@ using namespace pvmkit;
 using namespace pvmkit::recovery;
 using namespace std::chrono_literals;
 using namespace pvmkit::literals;
+using namespace pvmkit::test;
 
 namespace {
-const time_point t0 = time_point{} + 1000s;
-
 mock_host host() { return mock_host{make_uniform_topology(1, 2, 1_GiB, 10)}; }
-
-component_spec spec(component_id id, std::string name, std::vector<component_id> deps = {}, state_kind st = state_kind::stateless) {
-  component_spec s;
-  s.id = id;
-  s.name = std::move(name);
-  s.depends_on = std::move(deps);
-  s.state = st;
-  s.recover_by = default_technique(st);
-  return s;
-}
-
-supervisor_config quick(std::size_t max_restarts = 3) {
-  supervisor_config c;
-  c.component = {max_restarts, 60s};
-  c.dependents = {1, 60s};
-  c.pvm = {1, 60s};
-  c.backoff.first = 0ms;
-  c.backoff.base = 0ms;
-  return c;
-}
 
 fixed_timeout timeout_of(duration d) { return fixed_timeout{{.timeout = d, .startup_grace = 1s, .watcher_max_gap = {}}}; }
 
@@ -49,10 +30,6 @@ std::vector<std::string> calls_of(const mock_host& h, const std::string& what) {
   for (const auto& c : h.calls())
     if (c.name == what) out.push_back(c.args);
   return out;
-}
-
-std::size_t events_of(const supervisor& s, event_kind k) {
-  return static_cast<std::size_t>(std::count_if(s.events().begin(), s.events().end(), [&](const auto& e) { return e.kind == k; }));
 }
 
 // The mock host plus the capability a stateful component's dependents need: reconnecting.
@@ -70,7 +47,7 @@ TEST_CASE("an exit is a failure at once: the component is restarted and the reco
   auto h = host();
   const auto c = h.add_component("xenconsoled");
   manual_clock clock{t0};
-  watcher<mock_host> w(h, {spec(c, "xenconsoled")}, quick(), {any_detector{crash_event{}}});
+  watcher<mock_host> w(h, {spec(c, "xenconsoled")}, no_backoff(3, 60s), {any_detector{crash_event{}}});
   w.set_clock(clock);
   w.start(clock.now());
   CHECK(h.starts(c) == 1);
@@ -84,14 +61,14 @@ TEST_CASE("an exit is a failure at once: the component is restarted and the reco
   REQUIRE(w.records().back().applied.action.kind == action_kind::start);
   CHECK(!w.records().back().applied.error);
   CHECK(w.records().back().since_failure == 250ms);
-  CHECK(events_of(w.supervisor(), event_kind::failed) == 1);
+  CHECK(count_events(w.supervisor(), event_kind::failed) == 1);
   CHECK(w.supervisor().events().front().detail == "exit status -9");
 }
 
 TEST_CASE("a component that stops heartbeating is stopped (it may be hung, not dead) and started again") {
   auto h = host();
   const auto c = h.add_component("xenstored");
-  watcher<mock_host> w(h, {spec(c, "xenstored")}, quick(), {any_detector{timeout_of(100ms)}});
+  watcher<mock_host> w(h, {spec(c, "xenstored")}, no_backoff(3, 60s), {any_detector{timeout_of(100ms)}});
   w.start(t0);
   for (int i = 1; i <= 5; ++i) {
     w.heartbeat(c, t0 + i * 50ms);
@@ -111,7 +88,7 @@ TEST_CASE("a component that stops heartbeating is stopped (it may be hung, not d
 TEST_CASE("a crash-only component is never suspected, however long it stays silent") {
   auto h = host();
   const auto c = h.add_component("agent");
-  watcher<mock_host> w(h, {spec(c, "agent")}, quick(), {any_detector{}});
+  watcher<mock_host> w(h, {spec(c, "agent")}, no_backoff(3, 60s), {any_detector{}});
   w.start(t0);
   w.tick(t0 + 3600s);
   CHECK(h.starts(c) == 1);
@@ -121,7 +98,7 @@ TEST_CASE("a crash-only component is never suspected, however long it stays sile
 TEST_CASE("stalled progress with work pending is a hang; idle is not") {
   auto h = host();
   const auto c = h.add_component("netback");
-  watcher<mock_host> w(h, {spec(c, "netback")}, quick(), {any_detector{progress{{.stall_timeout = 200ms, .watcher_max_gap = {}}}}});
+  watcher<mock_host> w(h, {spec(c, "netback")}, no_backoff(3, 60s), {any_detector{progress{{.stall_timeout = 200ms, .watcher_max_gap = {}}}}});
   w.start(t0);
   w.progress(c, t0 + 10ms, 0, 5);
   w.tick(t0 + 10s);  // idle for ten seconds: nothing pending, nothing wrong
@@ -136,7 +113,7 @@ TEST_CASE("stalled progress with work pending is a hang; idle is not") {
 TEST_CASE("a back-off delays the restart until the tick that reaches it") {
   auto h = host();
   const auto c = h.add_component("xenconsoled");
-  auto cfg = quick();
+  auto cfg = no_backoff(3, 60s);
   cfg.backoff.first = 500ms;
   watcher<mock_host> w(h, {spec(c, "xenconsoled")}, cfg, {any_detector{}});
   w.start(t0);
@@ -154,7 +131,7 @@ TEST_CASE("a component's own budget replaces the default one") {
   auto h = host();
   const auto a = h.add_component("agent");
   const auto b = h.add_component("xenconsoled");
-  auto cfg = quick(5);
+  auto cfg = no_backoff(5, 60s);
   cfg.component_budgets[a] = {1, 60s};
   watcher<mock_host> w(h, {spec(a, "agent"), spec(b, "xenconsoled")}, cfg, {any_detector{}, any_detector{}});
   w.start(t0);
@@ -172,7 +149,7 @@ TEST_CASE("a component's own budget replaces the default one") {
   CHECK(spent->component == a);
   CHECK(spent->detail == "1 restarts within 60000 ms");
   CHECK_THROWS_AS((supervisor{{spec(a, "agent")}, [] {
-                     auto c = quick();
+                     auto c = no_backoff(3, 60s);
                      c.component_budgets[component_id{9}] = {1, 1s};
                      return c;
                    }()}),
@@ -182,7 +159,7 @@ TEST_CASE("a component's own budget replaces the default one") {
 TEST_CASE("a start that fails is a failure of that component, retried within its budget") {
   auto h = host();
   const auto c = h.add_component("xenstored");
-  watcher<mock_host> w(h, {spec(c, "xenstored")}, quick(2), {any_detector{}});
+  watcher<mock_host> w(h, {spec(c, "xenstored")}, no_backoff(2, 60s), {any_detector{}});
   w.start(t0);
   h.crash(c);
   h.fail_when([](const mock_call& call) { return call.name == "start_component"; });
@@ -201,7 +178,7 @@ TEST_CASE("the dependents of a restarted stateful component reconnect to the new
   const auto cons = h.add_component("xenconsoled");
   const auto agent = h.add_component("agent");
   watcher<reconnecting_host> w(
-      h, {spec(store, "xenstored", {}, state_kind::checkpointed), spec(cons, "xenconsoled", {store}), spec(agent, "agent", {store})}, quick(),
+      h, {spec(store, "xenstored", {}, state_kind::checkpointed), spec(cons, "xenconsoled", {store}), spec(agent, "agent", {store})}, no_backoff(3, 60s),
       {any_detector{}, any_detector{}, any_detector{}});
   w.start(t0);
   CHECK(h.reconnected.empty());  // a first start is nobody's reconnection
@@ -220,7 +197,7 @@ TEST_CASE("the dependents of a restarted stateful component reconnect to the new
 TEST_CASE("the watcher refuses a detector list that does not match its components") {
   auto h = host();
   const auto c = h.add_component("a");
-  CHECK_THROWS_AS((watcher<mock_host>{h, {spec(c, "a")}, quick(), {}}), config_error);
-  watcher<mock_host> w(h, {spec(c, "a")}, quick(), {any_detector{}});
+  CHECK_THROWS_AS((watcher<mock_host>{h, {spec(c, "a")}, no_backoff(3, 60s), {}}), config_error);
+  watcher<mock_host> w(h, {spec(c, "a")}, no_backoff(3, 60s), {any_detector{}});
   CHECK_THROWS_AS(w.heartbeat(component_id{5}, t0), config_error);
 }

@@ -2,6 +2,7 @@
 // where the answer is known by hand, whole runs of the KVM operators' baselines and Closer on the
 // same work, and the scenario field. Every figure is modelled.
 #include "config_errors.hpp"
+#include "judged_runs.hpp"
 #include "test_hosts.hpp"
 
 #include <pvmkit/placement/closer.hpp>
@@ -26,6 +27,7 @@
 
 using namespace pvmkit;
 using namespace pvmkit::sim;
+using pvmkit::sim::test::every_target_met;
 
 namespace {
 
@@ -183,35 +185,22 @@ TEST_CASE("KVM host: a pVM vCPU cannot leave its CPU, so pinned_node0 over a res
 namespace {
 
 // A KVM scenario of the suite under the KVM operators' pairs, Closer and the oracle, judged.
-struct kvm_outcome {
-  scenario s;
-  std::vector<run_result> runs;  // isolate, share, numad, closer, oracle
-  target_set targets;
+struct kvm_outcome : pvmkit::sim::test::judged_runs {
   const run_result& isolate() const { return runs[0]; }
   const run_result& share() const { return runs[1]; }
   const run_result& numad() const { return runs[2]; }
   const run_result& closer() const { return runs[3]; }
-  double of_oracle(const run_result& r) const { return 100.0 * r.served_work / runs[4].served_work; }
 };
 
 kvm_outcome run_kvm(const std::string& file) {
   kvm_outcome o;
-  o.s = read_scenario_file(std::string{PVMKIT_SCENARIOS_DIR} + "/" + file);
-  o.runs.push_back(simulate(o.s, controlled_by(sizing::nova_isolate{}, placement::nova_isolate{}), "isolate"));
-  o.runs.push_back(simulate(o.s, controlled_by(sizing::nova_share{}, placement::nova_share{}), "share"));
-  o.runs.push_back(simulate(o.s, controlled_by(sizing::numad{}, placement::numad{}), "numad"));
-  o.runs.push_back(simulate(o.s, controlled_by(sizing::closer_dynamic{}, placement::closer{}), "closer"));
-  o.runs.push_back(simulate_oracle(o.s));
-  o.targets = evaluate_targets(o.s, o.runs, "closer");
+  judge(o, file, [](auto& r) {
+    r.runs.push_back(simulate(r.s, controlled_by(sizing::nova_isolate{}, placement::nova_isolate{}), "isolate"));
+    r.runs.push_back(simulate(r.s, controlled_by(sizing::nova_share{}, placement::nova_share{}), "share"));
+    r.runs.push_back(simulate(r.s, controlled_by(sizing::numad{}, placement::numad{}), "numad"));
+    r.runs.push_back(simulate(r.s, controlled_by(sizing::closer_dynamic{}, placement::closer{}), "closer"));
+  });
   return o;
-}
-
-void every_target_met(const kvm_outcome& o) {
-  for (const auto& item : o.targets.items) {
-    CAPTURE(item.name);
-    CAPTURE(item.value);
-    CHECK((!item.applies || item.met));
-  }
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Outcomes on the scenario suite (examples/scenarios), as a user reads them off the table: each
 // scenario family under pressure, Closer + closer_dynamic against the bounded oracle and the
 // baselines deployments run today. Every figure is modelled.
+#include "judged_runs.hpp"
+
 #include <pvmkit/placement/closer.hpp>
 #include <pvmkit/placement/pinned_node0.hpp>
 #include <pvmkit/placement/xen_default.hpp>
@@ -19,38 +21,25 @@
 
 using namespace pvmkit;
 using namespace pvmkit::sim;
+using pvmkit::sim::test::every_target_met;
 
 namespace {
 
-struct outcome {
-  scenario s;
-  std::vector<run_result> runs;  // closer, xen_default, pinned_node0, oracle
-  target_set targets;
+// Closer, xen_default and pinned_node0, then the oracle.
+struct outcome : pvmkit::sim::test::judged_runs {
   const run_result& closer() const { return runs[0]; }
   const run_result& xen_default() const { return runs[1]; }
   const run_result& pinned_node0() const { return runs[2]; }
-  const run_result& oracle() const { return runs[3]; }
-  double of_oracle(const run_result& r) const { return 100.0 * r.served_work / oracle().served_work; }
 };
 
 outcome run(const std::string& file) {
   outcome o;
-  o.s = read_scenario_file(std::string{PVMKIT_SCENARIOS_DIR} + "/" + file);
-  o.runs.push_back(simulate(o.s, controlled_by(sizing::closer_dynamic{}, placement::closer{}), "closer"));
-  o.runs.push_back(simulate(o.s, controlled_by(sizing::static_xen_default{}, placement::xen_default{}), "xen_default"));
-  o.runs.push_back(simulate(o.s, controlled_by(sizing::static_xenserver{}, placement::pinned_node0{}), "pinned_node0"));
-  o.runs.push_back(simulate_oracle(o.s));
-  o.targets = evaluate_targets(o.s, o.runs, "closer");
+  judge(o, file, [](auto& r) {
+    r.runs.push_back(simulate(r.s, controlled_by(sizing::closer_dynamic{}, placement::closer{}), "closer"));
+    r.runs.push_back(simulate(r.s, controlled_by(sizing::static_xen_default{}, placement::xen_default{}), "xen_default"));
+    r.runs.push_back(simulate(r.s, controlled_by(sizing::static_xenserver{}, placement::pinned_node0{}), "pinned_node0"));
+  });
   return o;
-}
-
-void every_target_met(const outcome& o) {
-  for (const auto& t : o.targets.items) {
-    CAPTURE(t.name);
-    CAPTURE(t.value);
-    CAPTURE(t.limit);
-    CHECK((!t.applies || t.met));
-  }
 }
 
 }  // namespace

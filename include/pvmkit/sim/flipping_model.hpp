@@ -405,7 +405,7 @@ flip_pick pick(const std::vector<flip_report>& reports, Cpu cpu, Remote remote) 
                       });
 }
 
-// One target of issue 12, evaluated on a flipping run (modelled).
+// One flipping target (docs/flipping.md), evaluated on a flipping run (modelled).
 struct flip_target {
   std::string name;
   double value = 0;

@@ -36,6 +36,19 @@ struct suite_entry {
       if (!t.met) return false;
     return true;
   }
+
+  // The oracle's run, if the entry has one.
+  [[nodiscard]] const run_result* oracle() const {
+    const run_result* o = nullptr;
+    for (const auto& r : runs)
+      if (r.oracle) o = &r;
+    return o;
+  }
+  // A run's served work as a share of the oracle's, in percent (100 without an oracle to compare).
+  [[nodiscard]] double of_oracle_pct(const run_result& r) const {
+    const run_result* o = oracle();
+    return o && o->served_work > 0 ? 100.0 * r.served_work / o->served_work : 100.0;
+  }
 };
 
 // The scenario files of a suite folder: its regular *.json files, by name.
@@ -59,11 +72,8 @@ struct suite_entry {
                    {0, 1}};
   std::size_t checked = 0, met = 0;
   for (const auto& e : suite) {
-    const run_result* oracle = nullptr;
-    for (const auto& r : e.runs)
-      if (r.oracle) oracle = &r;
     for (const auto& r : e.runs) {
-      const double of = oracle && oracle->served_work > 0 ? 100.0 * r.served_work / oracle->served_work : 100.0;
+      const double of = e.of_oracle_pct(r);
       std::string label = r.label;
       if (e.targets && r.label == e.targets->policy) label += e.met() ? " [targets met]" : " [targets NOT met]";
       table.add({e.file, label, detail::fixed(r.served_pct, 2), detail::fixed(of, 2), detail::fixed(100.0 * r.remote_work_share, 1),
@@ -88,16 +98,14 @@ struct suite_entry {
                    {0, 2, 7}};
   for (const auto& e : suite) {
     if (!e.targets) continue;
-    const run_result *oracle = nullptr, *mine = nullptr, *best = nullptr;
-    for (const auto& r : e.runs) {
-      if (r.oracle) oracle = &r;
-      else if (r.label == e.targets->policy) mine = &r;
-    }
+    const run_result* oracle = e.oracle();
+    const run_result *mine = nullptr, *best = nullptr;
+    for (const auto& r : e.runs)
+      if (!r.oracle && r.label == e.targets->policy) mine = &r;
     if (!oracle || !mine) continue;
     for (const auto& r : e.runs)
       if (!r.oracle && &r != mine && (!best || r.served_work > best->served_work)) best = &r;
-    auto of = [&](const run_result& r) { return oracle->served_work > 0 ? 100.0 * r.served_work / oracle->served_work : 100.0; };
-    table.add({e.file, detail::fixed(of(*mine), 2), best ? detail::fixed(of(*best), 2) + " " + best->label : "-",
+    table.add({e.file, detail::fixed(e.of_oracle_pct(*mine), 2), best ? detail::fixed(e.of_oracle_pct(*best), 2) + " " + best->label : "-",
                      detail::fixed(100.0 * mine->remote_work_share, 1) + " (" + detail::fixed(100.0 * oracle->remote_work_share, 1) + ")",
                      detail::fixed(mine->cores_held_mean, 2) + " (" + detail::fixed(oracle->cores_held_mean, 2) + ")",
                      detail::fixed(mine->delay_p99_ms, 3), std::to_string(mine->task_moves), e.met() ? "met" : "NOT met"});
@@ -114,11 +122,8 @@ struct suite_entry {
     return q + "\"";
   };
   for (const auto& e : suite) {
-    const run_result* oracle = nullptr;
-    for (const auto& r : e.runs)
-      if (r.oracle) oracle = &r;
     for (const auto& r : e.runs) {
-      const double of = oracle && oracle->served_work > 0 ? 100.0 * r.served_work / oracle->served_work : 100.0;
+      const double of = e.of_oracle_pct(r);
       const bool judged = e.targets && r.label == e.targets->policy;
       out += quoted(e.file) + "," + quoted(e.s.name) + "," + quoted(r.label) + "," + detail::fixed(r.served_pct, 4) + "," +
              detail::fixed(of, 4) + "," + detail::fixed(100.0 * r.remote_work_share, 4) + "," + detail::fixed(r.cores_held_mean, 4) +

@@ -1,0 +1,2 @@
+// Fixture of test_mirror_refuses_untested: a header without one.
+#pragma once

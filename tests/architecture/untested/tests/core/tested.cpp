@@ -1,0 +1,1 @@
+// Fixture of test_mirror_refuses_untested: never compiled.
