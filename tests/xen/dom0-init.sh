@@ -25,13 +25,32 @@ EXPECTED_CHECKS=$BASE_CHECKS
 [ -n "${RECOVERY:-}" ] && EXPECTED_CHECKS=$((BASE_CHECKS + RECOVERY_FIXED_CHECKS + RECOVERY_CHECKS_PER_KILL * RECOVERY_KILLS))
 
 CHECKS=0
-pass() { echo "CHECK-PASS: $*"; }
-fail() { echo "CHECK-FAIL: $*"; }
+pass() { echo "CHECK-PASS: $*"; : > /tmp/progress; }
+fail() { echo "CHECK-FAIL: $*"; : > /tmp/progress; }
 check() { CHECKS=$((CHECKS+1)); name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 # checked NAME STATUS: counts a check whose outcome a loop already decided (STATUS 0 = pass).
 checked() { CHECKS=$((CHECKS+1)); if [ "$2" = 0 ]; then pass "$1"; else fail "$1"; fi; }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
-obs() { echo "OBS: $* (dom0 uptime $(uptime_s)s)"; }
+obs() { echo "OBS: $* (dom0 uptime $(uptime_s)s)"; : > /tmp/progress; }
+# A run that stops making progress says where it stands: after 60 s of dom0's clock without a
+# check or an observation, every process with what it waits on in the kernel, Xen's domains and
+# the supervisor's last events go to the console (again each minute it stays stuck).
+stall_watch() {
+  last=
+  while sleep 60; do
+    now=$(stat -c %Y /tmp/progress 2>/dev/null)
+    if [ -n "$now" ] && [ "$now" = "$last" ]; then
+      echo "STALL: no check for 60 s or more (dom0 uptime $(uptime_s)s, load $(cut -d' ' -f1-3 /proc/loadavg))"
+      for d in /proc/[0-9]*; do
+        c=$(tr '\0' ' ' < $d/cmdline 2>/dev/null | cut -c1-100); [ -n "$c" ] || continue
+        echo "STALL: ${d#/proc/} $(cut -d' ' -f3 $d/stat 2>/dev/null) $(cat $d/wchan 2>/dev/null) $c"
+      done
+      timeout -s KILL 10 xl list 2>&1 | sed 's/^/STALL: xl: /'
+      [ -f /run/pvmkit/events.jsonl ] && grep -v '"type":"action"' /run/pvmkit/events.jsonl | tail -4 | sed 's/^/STALL: event: /'
+    fi
+    last=$now
+  done
+}
 finish() { echo "HARNESS-DOM0-DONE checks=$CHECKS expected=$EXPECTED_CHECKS uptime=$(uptime_s)"; sync; poweroff -f; }
 # scaled SECONDS: a time limit for this host.
 scaled() { echo $(( $1 * TIMEOUT_SCALE )); }
@@ -113,6 +132,7 @@ else
   xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console
 fi
 obs "dom0 ready, $(free_mb) MiB free, timeouts scaled x$TIMEOUT_SCALE"
+stall_watch &
 
 # ---- the machine ------------------------------------------------------------------------------
 xlr info -n > /tmp/info

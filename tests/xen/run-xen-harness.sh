@@ -200,7 +200,7 @@ boot() {
     -append "console=com1 com1=115200,8n1 dom0_mem=${dom0_mem_mb}M,max:${dom0_mem_mb}M dom0_max_vcpus=4 bootscrub=0 noreboot" \
     -initrd "vmlinux console=hvc0 panic=-1 quiet,dom0.cpio.gz" </dev/null 2>&1 |
     sed -u 's/\r//g' | tee boot.log |
-    grep --line-buffered -aE '^(CHECK-|OBS:|HARNESS-DOM0-DONE|\(XEN\) .*(crash|Panic|FATAL))' |
+    grep --line-buffered -aE '^(CHECK-|OBS:|STALL:|HARNESS-DOM0-DONE|\(XEN\) .*(crash|Panic|FATAL))' |
     while IFS= read -r line; do echo "[xen-harness +$(( $(date +%s) - t0 ))s] $line"; done
   set -e
   log "QEMU ended after $(( $(date +%s) - tb ))s; full console log: $work/boot.log"
