@@ -3,14 +3,13 @@
 // harness (tests/xen/run-xen-harness.sh) runs the conformance suite, conformance_xen.cpp, there.
 #include <pvmkit/xen/xen_backend.hpp>
 
+#include "on_xen.hpp"
+
 #include <doctest/doctest.h>
 
-#include <filesystem>
 #include <string>
 
-namespace {
-bool on_xen() { return std::filesystem::exists("/proc/xen/capabilities") || std::filesystem::exists("/dev/xen/privcmd"); }
-}  // namespace
+using pvmkit::test::on_xen;
 
 TEST_CASE("opening the Xen backend without a hypervisor") {
   if (on_xen()) {

@@ -4,13 +4,11 @@
 #include <pvmkit/backend/concepts.hpp>
 #include <pvmkit/xen/xen_pvm_backend.hpp>
 
+#include "on_xen.hpp"
+
 #include <doctest/doctest.h>
 
-#include <filesystem>
-
-namespace {
-bool on_xen() { return std::filesystem::exists("/proc/xen/capabilities") || std::filesystem::exists("/dev/xen/privcmd"); }
-}  // namespace
+using pvmkit::test::on_xen;
 
 TEST_CASE("opening the dom0 task-placement backend without a hypervisor throws xen_unavailable") {
   if (on_xen()) {
