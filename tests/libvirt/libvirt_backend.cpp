@@ -4,99 +4,22 @@
 // it, and reads what it checks back through libvirt itself.
 #include "backend_conformance.hpp"
 #include "fake_proc.hpp"
+#include "test_host.hpp"
 
-#include <pvmkit/controller.hpp>
-#include <pvmkit/libvirt/kvm_host_backend.hpp>
 #include <pvmkit/libvirt/libvirt_backend.hpp>
-#include <pvmkit/placement/closer.hpp>
-#include <pvmkit/sizing/closer_dynamic.hpp>
 
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <string>
-#include <variant>
 
 using namespace pvmkit;
+using pvmkit::test::node0_cpus;
+using pvmkit::test::node1_cpus;
+using pvmkit::test::test_guest;
+using pvmkit::test::test_host;
 
 namespace {
-
-const cpuset node0_cpus = cpuset::range(0, 8);
-const cpuset node1_cpus = cpuset::range(8, 16);
-
-// A running test-driver guest on node 1: 4 vCPUs pinned to cells 1's CPUs, memory bound to cell 1,
-// two I/O threads and a passed-through PCI device. Destroyed with the fixture.
-class test_guest {
- public:
-  explicit test_guest(virConnectPtr conn, std::string extra_devices = {}) {
-    static std::atomic<int> serial{0};
-    name_ = "pvmkit-g" + std::to_string(serial++);
-    const std::string xml = "<domain type='test'><name>" + name_ +
-                            "</name><memory>1048576</memory><currentMemory>524288</currentMemory>"
-                            "<vcpu placement='static' cpuset='8-15'>4</vcpu><iothreads>2</iothreads>"
-                            "<numatune><memory mode='strict' nodeset='1'/></numatune><os><type>hvm</type></os>"
-                            "<devices>" + extra_devices + "</devices></domain>";
-    dom_ = virDomainCreateXML(conn, xml.c_str(), 0);
-    REQUIRE_MESSAGE(dom_ != nullptr, "the test driver refused the guest: " << last_libvirt_error("virDomainCreateXML").message());
-  }
-  ~test_guest() {
-    if (dom_) {
-      (void)virDomainDestroy(dom_);
-      virDomainFree(dom_);
-    }
-  }
-  test_guest(const test_guest&) = delete;
-  test_guest& operator=(const test_guest&) = delete;
-
-  [[nodiscard]] domain_id id() const { return domain_id{virDomainGetID(dom_)}; }
-  [[nodiscard]] const std::string& name() const { return name_; }
-  [[nodiscard]] virDomainPtr handle() const { return dom_; }
-
-  // What libvirt itself says, not what the backend reports.
-  [[nodiscard]] cpuset emulator_pin() const {
-    unsigned char map[2] = {0, 0};
-    REQUIRE(virDomainGetEmulatorPinInfo(dom_, map, 2, 0) >= 0);
-    return to_set(map);
-  }
-  [[nodiscard]] cpuset iothread_pin(unsigned id) const {
-    virDomainIOThreadInfoPtr* info = nullptr;
-    const int n = virDomainGetIOThreadInfo(dom_, &info, 0);
-    REQUIRE(n >= 0);
-    cpuset out;
-    for (int i = 0; i < n; ++i) {
-      if (info[i]->iothread_id == id) out = to_set(info[i]->cpumap, static_cast<std::size_t>(info[i]->cpumaplen));
-      virDomainIOThreadInfoFree(info[i]);
-    }
-    std::free(info);
-    return out;
-  }
-  [[nodiscard]] cpuset vcpu_pin(unsigned v) const {
-    unsigned char maps[8 * 2] = {};
-    const int n = virDomainGetVcpuPinInfo(dom_, 8, maps, 2, 0);
-    REQUIRE(n > static_cast<int>(v));
-    return to_set(maps + 2 * v);
-  }
-
-  static cpuset to_set(const unsigned char* map, std::size_t len = 2) {
-    cpuset s;
-    for (std::size_t i = 0; i < len * 8; ++i)
-      if (map[i / 8] & (1U << (i % 8))) s.insert(cpu_id{static_cast<cpu_id::rep>(i)});
-    return s;
-  }
-
- private:
-  std::string name_;
-  virDomainPtr dom_ = nullptr;
-};
-
-const std::string hostdev =
-    "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
-    "<address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/></source></hostdev>";
-
-libvirt_options test_host() { return {"test:///default", {}, true}; }
 
 struct libvirt_fixture {
   libvirt_backend b{test_host()};
@@ -105,19 +28,11 @@ struct libvirt_fixture {
   domain_id guest() const { return g.id(); }
 };
 
-struct kvm_host_fixture {
-  fake_proc proc;
-  kvm_host_backend b = make_kvm_host_backend(test_host(), proc.root());
-  test_guest g{b.inner().native_handle()};
-  kvm_host_backend& backend() { return b; }
-  domain_id guest() const { return g.id(); }
-};
-
 std::string error_text(const result<void>& r) { return r ? std::string{"ok"} : r.error().message(); }
 
 }  // namespace
 
-TEST_CASE_TEMPLATE_INVOKE(pvmkit_backend_conformance, libvirt_fixture, kvm_host_fixture);
+TEST_CASE_TEMPLATE_INVOKE(pvmkit_backend_conformance, libvirt_fixture);
 
 TEST_CASE("topology from libvirt's capabilities: two cells, their CPUs, memory and free memory") {
   libvirt_backend b{test_host()};
@@ -353,56 +268,4 @@ TEST_CASE("the reservation outlives the backend in its state file") {
     libvirt_backend b{{"test:///default", file, true}};
     CHECK(b.snapshot().error() == errc::corrupt_data);
   }
-}
-
-TEST_CASE("Closer and closer_dynamic rounds on the test host, read back through libvirt") {
-  fake_proc proc;
-  proc.interrupts("           CPU0       CPU1\n"
-                  " 40:          7          0  IR-PCI-MSIX-0000:06:12.5    0-edge      vfio-msix[0](0000:06:12.5)\n");
-  proc.irq(40, "0-15");
-  kvm_host_backend b = make_kvm_host_backend(test_host(), proc.root());
-  test_guest g{b.inner().native_handle(), hostdev};
-  // One round as the agent runs it: sizing, then placement on the projected view; the controller
-  // drops the steps that ask for a task's memory node (libvirt places memory per guest).
-  controller ctl{b, sizing::closer_dynamic{}, placement::closer{}};
-  auto round = [&] {
-    auto r = ctl.step();
-    REQUIRE(r.has_value());
-    CHECK_MESSAGE(r->applied.ok(), "step " << r->applied.failed_step.value_or(0) << ": " << r->applied.error.message());
-    for (const auto& s : r->planned.steps()) CHECK_FALSE(std::holds_alternative<set_task_memory_node>(s.what));
-    return r->planned;
-  };
-
-  const plan first = round();
-  // closer_dynamic: node 1 homes a guest and had no pVM CPU: its lowest CPU (8) is reserved.
-  auto v = b.snapshot();
-  REQUIRE(v.has_value());
-  CHECK(v->pvm.vcpus[8].online);
-  const cpuset reserved1{cpu_id{8}};
-  // closer: the guest's emulator and I/O threads on its node's pVM CPU, read back from libvirt.
-  CHECK(g.emulator_pin() == reserved1);
-  CHECK(g.iothread_pin(1) == reserved1);
-  CHECK(g.iothread_pin(2) == reserved1);
-  // Its device's IRQ through the Linux layer, on the same CPU.
-  CHECK(proc.read("irq/40/smp_affinity_list") == "8");
-  const pvm_task* irq = v->find_task(task_id{40U | linux_pvm::irq_task_bit});
-  REQUIRE(irq);
-  CHECK(irq->guest == g.id());
-  CHECK(irq->device == "0000:06:12.5");
-  // The guest's vCPUs are kept off the reservation.
-  for (unsigned c = 0; c < 4; ++c) CHECK(g.vcpu_pin(c) == node1_cpus - reserved1);
-
-  // A settled host: the next round moves nothing.
-  const plan second = round();
-  for (const auto& s : second.steps()) {
-    CHECK_FALSE(std::holds_alternative<set_task_affinity>(s.what));
-    CHECK_FALSE(std::holds_alternative<set_vcpu_online>(s.what));
-  }
-  CHECK(g.emulator_pin() == reserved1);
-  // Give the host back what the rounds took, for the tests after this one.
-  auto last = b.snapshot();
-  REQUIRE(last.has_value());
-  for (const auto& vc : last->pvm.vcpus)
-    if (vc.online && vc.id != vcpu_id{0}) (void)b.set_vcpu_online(pvm_domain, vc.id, false);
-  CHECK_FALSE(first.empty());
 }

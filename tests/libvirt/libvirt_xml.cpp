@@ -1,7 +1,6 @@
 // Reading libvirt's XML: the host's cells from a capabilities document (a real host's shape, gaps
 // in cell ids, distances, units) and passed-through PCI devices from a domain; documents that
 // cannot be read are corrupt_data, never a guess.
-#include <pvmkit/libvirt/libvirt_error.hpp>
 #include <pvmkit/libvirt/libvirt_xml.hpp>
 
 #include <doctest/doctest.h>
@@ -106,22 +105,6 @@ TEST_CASE("passed-through PCI devices of a domain") {
   CHECK(parse_pci_hostdevs("<domain><devices><hostdev type='pci'><source><address domain='0x0' bus='0x1g' slot='0x0' "
                            "function='0x0'/></source></hostdev></devices></domain>")
             .error() == errc::corrupt_data);
-}
-
-TEST_CASE("libvirt error codes keep their call, code, domain and text") {
-  const auto a = make_libvirt_error({"virDomainPinEmulator", VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, "invalid argument: bad cpumap"});
-  const auto b = make_libvirt_error({"virDomainPinEmulator", VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, "invalid argument: bad cpumap"});
-  const auto c = make_libvirt_error({"virDomainPinEmulator", VIR_ERR_INVALID_ARG, VIR_FROM_QEMU, "another text"});
-  CHECK(a == b);  // interned: equal errors compare equal
-  CHECK(a != c);
-  CHECK(a.value() == VIR_ERR_INVALID_ARG);
-  CHECK(a.message() == "virDomainPinEmulator failed: libvirt error 8 (domain 10): invalid argument: bad cpumap");
-  CHECK(libvirt_error_of(c)->message == "another text");
-  // A failure libvirt recorded nothing for is never mistaken for success.
-  const auto none = make_libvirt_error({"virDomainGetInfo", VIR_ERR_OK, 0, ""});
-  CHECK(static_cast<bool>(none));
-  CHECK(none.value() == VIR_ERR_INTERNAL_ERROR);
-  CHECK_FALSE(libvirt_error_of(make_error_code(errc::unknown_domain)).has_value());
 }
 
 TEST_CASE("a size that does not fit in 64 bits is refused, never wrapped around") {

@@ -2,6 +2,8 @@
 #include <pvmkit/recovery/power_cut_io.hpp>
 #include <pvmkit/recovery/state_journal.hpp>
 
+#include "temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -21,21 +23,9 @@
 using namespace pvmkit;
 using namespace pvmkit::recovery;
 namespace fs = std::filesystem;
+using pvmkit::test::temp_dir;
 
 namespace {
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "pvmkit-journal-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 std::string slurp(const fs::path& p) {
   std::string out;
   std::FILE* f = std::fopen(p.c_str(), "rb");
@@ -131,7 +121,7 @@ std::string flipped(std::string s, std::size_t at, unsigned bit = 0) {
 TEST_CASE("journal: state survives reopening, puts and erases in order") {
   temp_dir d;
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     CHECK(j.recovery().records_replayed == 0);
     CHECK(j.put("/local/domain/1/name", "guest1").value() == 1);
     CHECK(j.put("/local/domain/2/name", "guest2").value() == 2);
@@ -140,7 +130,7 @@ TEST_CASE("journal: state survives reopening, puts and erases in order") {
     CHECK(j.put("empty", "").value() == 5);
     CHECK(j.durable_seq() == 5);
   }
-  auto j = open_ok(d.path);
+  auto j = open_ok(d.path());
   CHECK(j.state() == kv{{"/local/domain/1/name", "renamed"}, {"empty", ""}});
   CHECK(j.recovery().records_replayed == 5);
   CHECK_FALSE(j.recovery().tail_damaged);
@@ -151,19 +141,19 @@ TEST_CASE("journal: a log truncated anywhere in its last record recovers to the 
   temp_dir d;
   std::uintmax_t before_last = 0, full = 0;
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     for (int i = 0; i < 10; ++i) REQUIRE(j.put(key("k", i), std::string(static_cast<std::size_t>(i * 3), 'v')));
     before_last = j.log_bytes();
     REQUIRE(j.put("last", "value-of-the-last-record"));
     full = j.log_bytes();
   }
-  const std::string whole = slurp(d.path / "wal");
+  const std::string whole = slurp(d.path() / "wal");
   REQUIRE(whole.size() == full);
   for (std::uintmax_t cut = before_last; cut < full; ++cut) {
     CAPTURE(cut);
-    spit(d.path / "wal", whole.substr(0, cut));
+    spit(d.path() / "wal", whole.substr(0, cut));
     {
-      auto j = open_ok(d.path);
+      auto j = open_ok(d.path());
       CHECK(j.state().size() == 10);
       CHECK(j.state().count("last") == 0);
       CHECK(j.recovery().tail_damaged == (cut != before_last));
@@ -171,13 +161,13 @@ TEST_CASE("journal: a log truncated anywhere in its last record recovers to the 
       CHECK(j.recovery().discarded_bytes == cut - before_last);
       CHECK(j.recovery().quarantine.empty());
       CHECK(j.last_seq() == 10);
-      CHECK(fs::file_size(d.path / "wal") == before_last);  // the torn tail is cut off
+      CHECK(fs::file_size(d.path() / "wal") == before_last);  // the torn tail is cut off
       if (cut == before_last + 3) {
         REQUIRE(j.put("after", "repair"));  // appends go after the last good record
       }
     }
     if (cut == before_last + 3) {
-      auto j = open_ok(d.path);
+      auto j = open_ok(d.path());
       CHECK_FALSE(j.recovery().tail_damaged);
       CHECK(j.state().at("after") == "repair");
       CHECK(j.last_seq() == 11);
@@ -189,51 +179,51 @@ TEST_CASE("journal: a log truncated anywhere in its last record recovers to the 
 // entries and truncate the log to 0 bytes.
 TEST_CASE("journal: damage to an acknowledged record before intact ones is refused, never cut silently") {
   temp_dir d;
-  const auto [after_first, after_second] = write_three(d.path);
-  const std::string wal = slurp(d.path / "wal");
+  const auto [after_first, after_second] = write_three(d.path());
+  const std::string wal = slurp(d.path() / "wal");
   SUBCASE("a bit flipped anywhere in the first record: refused, files untouched") {
     for (std::size_t at = log_header; at < after_first; ++at) {
       CAPTURE(at);
       const std::string bad = flipped(wal, at, static_cast<unsigned>(at % 8));
-      spit(d.path / "wal", bad);
-      const auto f = open_fails(d.path);
+      spit(d.path() / "wal", bad);
+      const auto f = open_fails(d.path());
       CHECK(f.code == journal_errc::corrupt_log);
       CHECK(contains(f.why, "at byte 36 (seq 1)"));
       CHECK(contains(f.why, "2 intact record(s) follow"));
       CHECK(contains(f.why, "salvage"));
-      CHECK(slurp(d.path / "wal") == bad);
-      CHECK_FALSE(fs::exists(d.path / "snapshot"));
-      CHECK_FALSE(fs::exists(d.path / "wal.quarantine-1"));
+      CHECK(slurp(d.path() / "wal") == bad);
+      CHECK_FALSE(fs::exists(d.path() / "snapshot"));
+      CHECK_FALSE(fs::exists(d.path() / "wal.quarantine-1"));
     }
   }
   SUBCASE("salvage keeps the records before the damage and a copy of the whole log") {
     const std::string bad = flipped(wal, after_second - 1, 5);  // the value of the second record
-    spit(d.path / "wal", bad);
-    CHECK(open_fails(d.path).code == journal_errc::corrupt_log);
+    spit(d.path() / "wal", bad);
+    CHECK(open_fails(d.path()).code == journal_errc::corrupt_log);
     {
-      auto j = open_ok(d.path, {.on_corruption = corruption_policy::salvage});
+      auto j = open_ok(d.path(), {.on_corruption = corruption_policy::salvage});
       CHECK(j.state() == kv{{"a", "1"}});
       CHECK(j.recovery().acknowledged_damage);
       CHECK(j.recovery().records_after_damage == 1);
-      CHECK(j.recovery().quarantine == (d.path / "wal.quarantine-1").string());
-      CHECK(slurp(d.path / "wal.quarantine-1") == bad);
+      CHECK(j.recovery().quarantine == (d.path() / "wal.quarantine-1").string());
+      CHECK(slurp(d.path() / "wal.quarantine-1") == bad);
       CHECK(j.put("d", "4").value() == 2);
     }
-    auto j = open_ok(d.path);  // the default policy again: the salvaged journal is clean
+    auto j = open_ok(d.path());  // the default policy again: the salvaged journal is clean
     CHECK_FALSE(j.recovery().tail_damaged);
     CHECK(j.state() == kv{{"a", "1"}, {"d", "4"}});
   }
   SUBCASE("a length field of a middle record") {
     std::string bad = wal;
     bad[after_first + 10] = '\x7f';
-    spit(d.path / "wal", bad);
-    const auto f = open_fails(d.path);
+    spit(d.path() / "wal", bad);
+    const auto f = open_fails(d.path());
     CHECK(f.code == journal_errc::corrupt_log);
     CHECK(contains(f.why, ("record header checksum mismatch at byte " + std::to_string(after_first)).c_str()));
   }
   SUBCASE("a bit in the last record: indistinguishable from a torn write, cut off and reported") {
-    spit(d.path / "wal", flipped(wal, wal.size() - 1));
-    auto j = open_ok(d.path);
+    spit(d.path() / "wal", flipped(wal, wal.size() - 1));
+    auto j = open_ok(d.path());
     CHECK(j.state() == kv{{"a", "1"}, {"b", "2"}});
     CHECK(j.recovery().tail_damaged);
     CHECK(contains(j.recovery().tail_problem, "payload checksum mismatch"));
@@ -244,12 +234,12 @@ TEST_CASE("journal: damage to an acknowledged record before intact ones is refus
     std::string junk(5000, '\0');
     for (auto& c : junk) c = static_cast<char>(rng());
     for (const auto& tail : {std::string(4096, '\0'), junk}) {
-      spit(d.path / "wal", wal + tail);
-      auto j = open_ok(d.path);
+      spit(d.path() / "wal", wal + tail);
+      auto j = open_ok(d.path());
       CHECK(j.state().size() == 3);
       CHECK(j.recovery().discarded_bytes == tail.size());
       CHECK(j.recovery().records_after_damage == 0);
-      CHECK(slurp(d.path / "wal") == wal);
+      CHECK(slurp(d.path() / "wal") == wal);
     }
   }
 }
@@ -258,7 +248,7 @@ TEST_CASE("journal: group commit, a torn unacknowledged group is cut with a copy
   temp_dir d;
   std::size_t group2 = 0;
   {
-    auto j = open_ok(d.path, {.sync = fsync_policy::every(3)});
+    auto j = open_ok(d.path(), {.sync = fsync_policy::every(3)});
     for (const char* k : {"a", "b", "c"}) REQUIRE(j.put(k, "v"));
     REQUIRE(j.durable_seq() == 3);
     group2 = static_cast<std::size_t>(j.log_bytes());
@@ -266,63 +256,63 @@ TEST_CASE("journal: group commit, a torn unacknowledged group is cut with a copy
     REQUIRE(j.put("e", "v"));  // never synced: not acknowledged
     CHECK(j.durable_seq() == 3);
   }
-  const std::string wal = slurp(d.path / "wal");
+  const std::string wal = slurp(d.path() / "wal");
   SUBCASE("damage in the unacknowledged group: e was written before d was acknowledged") {
     const std::string bad = flipped(wal, group2 + record_header);  // d's key
-    spit(d.path / "wal", bad);
-    auto j = open_ok(d.path);
+    spit(d.path() / "wal", bad);
+    auto j = open_ok(d.path());
     CHECK(j.state() == kv{{"a", "v"}, {"b", "v"}, {"c", "v"}});
     CHECK(j.recovery().records_after_damage == 1);
-    CHECK(slurp(d.path / "wal.quarantine-1") == bad);
+    CHECK(slurp(d.path() / "wal.quarantine-1") == bad);
   }
   SUBCASE("damage in the acknowledged group: d and e were written after it was acknowledged") {
-    spit(d.path / "wal", flipped(wal, log_header + record_header));  // a's key
-    CHECK(open_fails(d.path).code == journal_errc::corrupt_log);
+    spit(d.path() / "wal", flipped(wal, log_header + record_header));  // a's key
+    CHECK(open_fails(d.path()).code == journal_errc::corrupt_log);
   }
 }
 
 TEST_CASE("journal: a damaged log header is refused; salvage starts from the snapshot and keeps a copy") {
   temp_dir d;
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     REQUIRE(j.put("a", "1"));
     REQUIRE(j.compact());
     REQUIRE(j.put("b", "2"));
   }
-  const std::string wal = flipped(slurp(d.path / "wal"), 20, 2);  // the salt
-  spit(d.path / "wal", wal);
-  const auto f = open_fails(d.path);
+  const std::string wal = flipped(slurp(d.path() / "wal"), 20, 2);  // the salt
+  spit(d.path() / "wal", wal);
+  const auto f = open_fails(d.path());
   CHECK(f.code == journal_errc::corrupt_log);
   CHECK(contains(f.why, "header damaged"));
-  auto j = open_ok(d.path, {.on_corruption = corruption_policy::salvage});
+  auto j = open_ok(d.path(), {.on_corruption = corruption_policy::salvage});
   CHECK(j.state() == kv{{"a", "1"}});
   CHECK(j.recovery().log_header_damaged);
-  CHECK(slurp(d.path / "wal.quarantine-1") == wal);
+  CHECK(slurp(d.path() / "wal.quarantine-1") == wal);
   CHECK(j.put("c", "3").value() == 2);
 }
 
 TEST_CASE("journal: files of another format are refused as such, and never salvaged") {
   temp_dir d;
-  { auto j = open_ok(d.path); }
+  { auto j = open_ok(d.path()); }
   SUBCASE("a format 1 log (no header)") {
-    spit(d.path / "wal", std::string("\x15\0\0\0", 4) + std::string(25, 'x'));
-    const auto f = open_fails(d.path, {.on_corruption = corruption_policy::salvage});
+    spit(d.path() / "wal", std::string("\x15\0\0\0", 4) + std::string(25, 'x'));
+    const auto f = open_fails(d.path(), {.on_corruption = corruption_policy::salvage});
     CHECK(f.code == journal_errc::unsupported_format);
     CHECK(contains(f.why, "format 2"));
   }
   SUBCASE("a newer log version") {
-    std::string wal = slurp(d.path / "wal");
+    std::string wal = slurp(d.path() / "wal");
     wal[8] = 3;
-    spit(d.path / "wal", wal);
-    const auto f = open_fails(d.path, {.on_corruption = corruption_policy::salvage});
+    spit(d.path() / "wal", wal);
+    const auto f = open_fails(d.path(), {.on_corruption = corruption_policy::salvage});
     CHECK(f.code == journal_errc::unsupported_format);
     CHECK(contains(f.why, "version 3"));
   }
   SUBCASE("a newer snapshot version") {
     std::string snap = snapshot_file(0, {});
     snap[8] = 2;
-    spit(d.path / "snapshot", snap);
-    CHECK(open_fails(d.path).code == journal_errc::unsupported_format);
+    spit(d.path() / "snapshot", snap);
+    CHECK(open_fails(d.path()).code == journal_errc::unsupported_format);
   }
 }
 
@@ -331,7 +321,7 @@ TEST_CASE("journal: files of another format are refused as such, and never salva
 TEST_CASE("journal: the writer refuses what recovery would refuse, and the writes around it are kept") {
   temp_dir d;
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     REQUIRE(j.put("a", "1"));
     const std::string big(std::size_t{32} << 20, 'x');
     auto r = j.put(big, big);
@@ -345,7 +335,7 @@ TEST_CASE("journal: the writer refuses what recovery would refuse, and the write
     // The largest record the limits allow goes through and comes back.
     CHECK(j.put(std::string(journal_limits::max_key_bytes, 'K'), std::string(journal_limits::max_value_bytes, 'V')).value() == 3);
   }
-  auto j = open_ok(d.path);
+  auto j = open_ok(d.path());
   CHECK(j.state().size() == 3);
   CHECK(j.state().at("a") == "1");
   CHECK(j.state().at("c") == "3");
@@ -357,12 +347,12 @@ TEST_CASE("journal: the writer refuses what recovery would refuse, and the write
 TEST_CASE("journal: sequence numbers end at 2^64-1, put fails cleanly after it") {
   constexpr auto max = std::numeric_limits<std::uint64_t>::max();
   temp_dir d;
-  { auto j = open_ok(d.path); }
+  { auto j = open_ok(d.path()); }
   // A journal whose snapshot is near the end of the sequence space (a log whose records start
   // before it is what a compaction leaves when a crash stops it before its new log).
-  spit(d.path / "snapshot", snapshot_file(max - 2, {{"old", "x"}}));
+  spit(d.path() / "snapshot", snapshot_file(max - 2, {{"old", "x"}}));
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     CHECK(j.last_seq() == max - 2);
     CHECK(j.put("a", "1").value() == max - 1);
     CHECK(j.put("b", "2").value() == max);
@@ -373,13 +363,13 @@ TEST_CASE("journal: sequence numbers end at 2^64-1, put fails cleanly after it")
     CHECK(j.state() == kv{{"a", "1"}, {"b", "2"}, {"old", "x"}});
   }
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     CHECK(j.last_seq() == max);
     CHECK(j.state() == kv{{"a", "1"}, {"b", "2"}, {"old", "x"}});
     REQUIRE(j.compact());  // still possible: it takes no sequence number
     CHECK(j.put("c", "3").error() == journal_errc::sequence_exhausted);
   }
-  auto j = open_ok(d.path);
+  auto j = open_ok(d.path());
   CHECK(j.recovery().snapshot_seq == max);
   CHECK(j.state().size() == 3);
 }
@@ -388,27 +378,27 @@ TEST_CASE("journal: sequence numbers end at 2^64-1, put fails cleanly after it")
 TEST_CASE("journal: one journal object per directory") {
   temp_dir d;
   SUBCASE("two objects in one process") {
-    auto first = open_ok(d.path);
+    auto first = open_ok(d.path());
     REQUIRE(first.put("a", "1"));
-    const auto f = open_fails(d.path);
+    const auto f = open_fails(d.path());
     CHECK(f.code == journal_errc::locked);
     CHECK(contains(f.why, "already open"));
     auto moved = std::move(first);  // the lock moves with the object
-    CHECK(open_fails(d.path).code == journal_errc::locked);
+    CHECK(open_fails(d.path()).code == journal_errc::locked);
     REQUIRE(moved.put("b", "2"));
   }
-  auto j = open_ok(d.path);  // released with the last owner
+  auto j = open_ok(d.path());  // released with the last owner
   CHECK(j.state() == kv{{"a", "1"}, {"b", "2"}});
 }
 
 TEST_CASE("journal: one journal object per directory, across processes") {
   temp_dir d;
   SUBCASE("the parent holds it, a forked child is refused") {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-      auto other = state_journal::open(d.path);
+      auto other = state_journal::open(d.path());
       ::_exit(!other.has_value() && other.error() == journal_errc::locked ? 0 : 1);
     }
     int status = 0;
@@ -423,7 +413,7 @@ TEST_CASE("journal: one journal object per directory, across processes") {
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-      auto j = state_journal::open(d.path);
+      auto j = state_journal::open(d.path());
       const char ok = j.has_value() && j->put("child", "1") ? 'y' : 'n';
       (void)!::write(ready[1], &ok, 1);
       char c;
@@ -433,11 +423,11 @@ TEST_CASE("journal: one journal object per directory, across processes") {
     char ok = 0;
     REQUIRE(::read(ready[0], &ok, 1) == 1);
     CHECK(ok == 'y');
-    CHECK(open_fails(d.path).code == journal_errc::locked);
+    CHECK(open_fails(d.path()).code == journal_errc::locked);
     (void)!::write(go[1], "x", 1);
     int status = 0;
     REQUIRE(::waitpid(pid, &status, 0) == pid);
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     CHECK(j.state() == kv{{"child", "1"}});
     for (int fd : {go[0], go[1], ready[0], ready[1]}) ::close(fd);
   }
@@ -459,12 +449,12 @@ TEST_CASE("journal: recovery streams, a 1 GiB log is read in bounded memory") {
   temp_dir d;
   std::uint64_t good = 0;
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     for (int i = 0; i < 5; ++i) REQUIRE(j.put(key("k", i), "v"));
     good = j.log_bytes();
   }
   constexpr std::uint64_t gib = std::uint64_t{1} << 30;
-  REQUIRE(::truncate((d.path / "wal").c_str(), static_cast<off_t>(good + gib)) == 0);  // a sparse GiB of zeros
+  REQUIRE(::truncate((d.path() / "wal").c_str(), static_cast<off_t>(good + gib)) == 0);  // a sparse GiB of zeros
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -477,7 +467,7 @@ TEST_CASE("journal: recovery streams, a 1 GiB log is read in bounded memory") {
     const rlim_t limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) + (rlim_t{256} << 20);
     const rlimit rl{limit, limit};
     if (pages == 0 || ::setrlimit(RLIMIT_AS, &rl) != 0) ::_exit(3);
-    auto j = state_journal::open(d.path);
+    auto j = state_journal::open(d.path());
     if (!j) ::_exit(1);
     ::_exit(j->state().size() == 5 && j->recovery().discarded_bytes == gib ? 0 : 2);
   }
@@ -485,7 +475,7 @@ TEST_CASE("journal: recovery streams, a 1 GiB log is read in bounded memory") {
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  CHECK(fs::file_size(d.path / "wal") == good);
+  CHECK(fs::file_size(d.path() / "wal") == good);
 #endif
 }
 
@@ -635,7 +625,7 @@ TEST_CASE("journal: a new journal's directory is made durable with its parents")
 // Issue 15: state() showed writes before they were acknowledged.
 TEST_CASE("journal: nothing is visible before it is acknowledged") {
   temp_dir d;
-  auto j = open_ok(d.path, {.sync = fsync_policy::every(3)});
+  auto j = open_ok(d.path(), {.sync = fsync_policy::every(3)});
   REQUIRE(j.put("a", "1"));
   REQUIRE(j.put("b", "2"));
   CHECK(j.last_seq() == 2);
@@ -654,16 +644,16 @@ TEST_CASE("journal: compaction keeps the state, empties the log, and survives a 
   temp_dir d;
   std::string old_log;
   {
-    auto j = open_ok(d.path, {.compact_after_bytes = 0});
+    auto j = open_ok(d.path(), {.compact_after_bytes = 0});
     for (int i = 0; i < 100; ++i) REQUIRE(j.put(key("k", i % 10), std::to_string(i)));
-    old_log = slurp(d.path / "wal");
+    old_log = slurp(d.path() / "wal");
     REQUIRE(j.compact());
     CHECK(j.log_bytes() == log_header);
-    CHECK(fs::file_size(d.path / "wal") == log_header);
+    CHECK(fs::file_size(d.path() / "wal") == log_header);
     REQUIRE(j.put("after", "compaction"));
   }
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     CHECK(j.recovery().snapshot_seq == 100);
     CHECK(j.recovery().snapshot_entries == 10);
     CHECK(j.recovery().records_replayed == 1);
@@ -672,20 +662,20 @@ TEST_CASE("journal: compaction keeps the state, empties the log, and survives a 
   }
   // A crash after the snapshot's rename but before the new log's: the old records are still in
   // the log; they are in the snapshot already and must not be applied again.
-  spit(d.path / "wal", old_log);
-  spit(d.path / "snapshot.tmp", "half-written garbage");
-  spit(d.path / "wal.tmp", "half-written garbage");
+  spit(d.path() / "wal", old_log);
+  spit(d.path() / "snapshot.tmp", "half-written garbage");
+  spit(d.path() / "wal.tmp", "half-written garbage");
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     CHECK(j.recovery().records_skipped == 100);
     CHECK(j.recovery().records_replayed == 0);
     CHECK(j.state().at("k3") == "93");
     CHECK(j.state().count("after") == 0);
-    CHECK_FALSE(fs::exists(d.path / "snapshot.tmp"));
-    CHECK_FALSE(fs::exists(d.path / "wal.tmp"));
+    CHECK_FALSE(fs::exists(d.path() / "snapshot.tmp"));
+    CHECK_FALSE(fs::exists(d.path() / "wal.tmp"));
     CHECK(j.put("next", "1").value() == 101);
   }
-  auto j = open_ok(d.path);
+  auto j = open_ok(d.path());
   CHECK(j.state().at("next") == "1");
   CHECK(j.state().size() == 11);
 }
@@ -693,38 +683,38 @@ TEST_CASE("journal: compaction keeps the state, empties the log, and survives a 
 TEST_CASE("journal: a damaged snapshot is refused, not silently replaced by an empty state") {
   temp_dir d;
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     REQUIRE(j.put("a", "1"));
     REQUIRE(j.compact());
   }
-  std::string snap = slurp(d.path / "snapshot");
+  std::string snap = slurp(d.path() / "snapshot");
   CHECK(snap == snapshot_file(1, {{"a", "1"}}));  // format 1, byte for byte
   snap[snap.size() / 2] ^= 0x10;
-  spit(d.path / "snapshot", snap);
-  const auto f = open_fails(d.path, {.on_corruption = corruption_policy::salvage});
+  spit(d.path() / "snapshot", snap);
+  const auto f = open_fails(d.path(), {.on_corruption = corruption_policy::salvage});
   CHECK(f.code == journal_errc::corrupt_snapshot);
   INFO(f.why);
   CHECK(contains(f.why, "snapshot: "));
-  CHECK(slurp(d.path / "snapshot") == snap);
+  CHECK(slurp(d.path() / "snapshot") == snap);
 }
 
 TEST_CASE("journal: a snapshot and a log that do not fit together are refused") {
   temp_dir d;
   {
-    auto j = open_ok(d.path);
+    auto j = open_ok(d.path());
     REQUIRE(j.put("a", "1"));
     REQUIRE(j.compact());
     REQUIRE(j.put("b", "2"));
   }
   SUBCASE("the log is missing") {
-    fs::remove(d.path / "wal");
-    const auto f = open_fails(d.path);
+    fs::remove(d.path() / "wal");
+    const auto f = open_fails(d.path());
     CHECK(f.code == journal_errc::inconsistent);
     CHECK(contains(f.why, "without a log"));
   }
   SUBCASE("the snapshot is missing") {
-    fs::remove(d.path / "snapshot");
-    const auto f = open_fails(d.path);
+    fs::remove(d.path() / "snapshot");
+    const auto f = open_fails(d.path());
     CHECK(f.code == journal_errc::inconsistent);
     CHECK(contains(f.why, "records 1..1 are missing"));
   }
@@ -732,7 +722,7 @@ TEST_CASE("journal: a snapshot and a log that do not fit together are refused") 
 
 TEST_CASE("journal: fsync policies decide when a write is acknowledged") {
   temp_dir d;
-  auto j = open_ok(d.path, {.sync = fsync_policy::every(3), .compact_after_bytes = 0});
+  auto j = open_ok(d.path(), {.sync = fsync_policy::every(3), .compact_after_bytes = 0});
   REQUIRE(j.put("a", "1"));
   REQUIRE(j.put("b", "2"));
   CHECK(j.durable_seq() == 0);
@@ -744,7 +734,7 @@ TEST_CASE("journal: fsync policies decide when a write is acknowledged") {
   CHECK(j.durable_seq() == 4);
 
   temp_dir d2;
-  auto n = open_ok(d2.path, {.sync = fsync_policy::none(), .compact_after_bytes = 0});
+  auto n = open_ok(d2.path(), {.sync = fsync_policy::none(), .compact_after_bytes = 0});
   REQUIRE(n.put("a", "1"));
   CHECK(n.durable_seq() == 1);
   CHECK(n.state().count("a") == 1);
@@ -753,11 +743,11 @@ TEST_CASE("journal: fsync policies decide when a write is acknowledged") {
 TEST_CASE("journal: automatic compaction bounds the log") {
   temp_dir d;
   {
-    auto j = open_ok(d.path, {.sync = fsync_policy::none(), .compact_after_bytes = 4096});
+    auto j = open_ok(d.path(), {.sync = fsync_policy::none(), .compact_after_bytes = 4096});
     for (int i = 0; i < 2000; ++i) REQUIRE(j.put(key("key", i % 50), std::to_string(i)));
     CHECK(j.log_bytes() <= 4096 + 64);
   }
-  auto j = open_ok(d.path);
+  auto j = open_ok(d.path());
   CHECK(j.state().size() == 50);
   CHECK(j.state().at("key49") == "1999");
 }
@@ -766,7 +756,7 @@ TEST_CASE("journal: recover_journal_bytes (the fuzzers' entry) agrees with open 
   temp_dir d;
   kv expect;
   {
-    auto j = open_ok(d.path, {.compact_after_bytes = 0});
+    auto j = open_ok(d.path(), {.compact_after_bytes = 0});
     for (int i = 0; i < 20; ++i) REQUIRE(j.put(key("k", i % 7), key("v", i)));
     REQUIRE(j.compact());
     for (int i = 0; i < 20; ++i) {
@@ -775,7 +765,7 @@ TEST_CASE("journal: recover_journal_bytes (the fuzzers' entry) agrees with open 
     }
     expect = j.state();
   }
-  const std::string snap = slurp(d.path / "snapshot"), wal = slurp(d.path / "wal");
+  const std::string snap = slurp(d.path() / "snapshot"), wal = slurp(d.path() / "wal");
   auto r = recover_journal_bytes(snap, wal);
   REQUIRE(r.has_value());
   CHECK(r->state == expect);
@@ -797,11 +787,11 @@ TEST_CASE("journal: recover_journal_bytes (the fuzzers' entry) agrees with open 
 
 TEST_CASE("journal: a missing acknowledged record (a later one in its place) is refused") {
   temp_dir d;
-  const auto [second, third] = write_three(d.path);
-  std::string wal = slurp(d.path / "wal");
+  const auto [second, third] = write_three(d.path());
+  std::string wal = slurp(d.path() / "wal");
   wal.erase(second, third - second);  // record 2 gone: record 3 (acked seq 2) follows record 1
-  spit(d.path / "wal", wal);
-  const auto f = open_fails(d.path);
+  spit(d.path() / "wal", wal);
+  const auto f = open_fails(d.path());
   CHECK(f.code == journal_errc::corrupt_log);
   CHECK(contains(f.why, "sequence number out of order (3 after 1)"));
 }

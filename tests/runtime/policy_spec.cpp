@@ -24,9 +24,9 @@ struct made {
 };
 
 const rd::key_def<made> keys[] = {
-    {"weight", [](made& o, const rd::parsed_spec& s, const rd::spec_param& p) { o.weight = rd::parse_number(s, p); }},
-    {"count", [](made& o, const rd::parsed_spec& s, const rd::spec_param& p) { o.count = rd::parse_count(s, p); }},
-    {"size", [](made& o, const rd::parsed_spec& s, const rd::spec_param& p) { o.size = rd::parse_size(s, p); }},
+    {"weight", &made::weight},
+    {"count", &made::count},
+    {"size", &made::size},
 };
 
 const registry_row<made> rows[] = {

@@ -262,20 +262,3 @@ TEST_CASE("closer + closer_dynamic on the light scenario meets every target agai
   CHECK(u.cores_held_mean / o.cores_held_mean > 1.15);
   CHECK(u.served_work >= r.served_work - 1e-9);
 }
-
-TEST_CASE("the default scenario: two nodes, 16 guests on both, a flash crowd, a NIC on node 0") {
-  const auto s = default_scenario();
-  CHECK(s.host.nodes == 2);
-  CHECK(s.host.cpus_per_node == 16);
-  CHECK(make_topology(s.host).distance(node_id{0}, node_id{1}) == 21);
-  CHECK(s.guests.size() == 16);
-  std::size_t on0 = 0, flash = 0;
-  for (const auto& g : s.guests) {
-    on0 += g.home == node_id{0} ? 1U : 0U;
-    flash += std::holds_alternative<flash_crowd_load>(g.load) ? 1U : 0U;
-  }
-  CHECK(on0 == 8);
-  CHECK(flash == 1);
-  REQUIRE(s.host.devices.size() == 1);
-  CHECK(s.host.devices[0].node == node_id{0});
-}

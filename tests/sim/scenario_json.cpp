@@ -1,4 +1,3 @@
-#include <pvmkit/sim/default_scenario.hpp>
 #include <pvmkit/sim/fault_scenario_json.hpp>
 #include <pvmkit/sim/scenario_json.hpp>
 #include <pvmkit/sim/suite.hpp>
@@ -63,15 +62,6 @@ TEST_CASE("a valid scenario is read with its defaults") {
   CHECK(std::get<steady_load>(s.guests[0].load).base == io_rates{1000, 10});
   CHECK(std::get<bursty_load>(s.guests[1].load).peak == 3);
   CHECK(s.model.net_ring_slots == 256);
-}
-
-TEST_CASE("the embedded default scenario is the example file") {
-  std::ifstream in(PVMKIT_SCENARIOS_DIR "/light.json", std::ios::binary);
-  REQUIRE(in);
-  std::ostringstream text;
-  text << in.rdbuf();
-  CHECK(text.str() == std::string{default_scenario_json});
-  CHECK(default_scenario().guests.size() == 16);
 }
 
 TEST_CASE("every example scenario file parses") {

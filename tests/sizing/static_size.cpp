@@ -38,7 +38,9 @@ TEST_CASE("static_size: the lowest vCPU ids online, onlining first, and a settle
   CHECK(memory_action(p) == 2_GiB);
   CHECK(p.steps()[0].reason == "test: static size");
   REQUIRE(log.records().size() == 1);
-  CHECK(log.records()[0].choice.starts_with("3 vCPUs, 2048"));  // MiB printed as a double: "2048.000000"
+  CHECK(log.records()[0].choice == "3 vCPUs, 2048 MiB");  // the number as it is, not "2048.000000"
+  REQUIRE(log.records()[0].inputs.size() == 3);
+  CHECK(log.records()[0].inputs[2].second == "8192");  // host_memory_mib: 2 nodes x 4 GiB
   CHECK(log.records()[0].reason == "fixed size");
   REQUIRE(apply_plan(host, v, p).ok());
   CHECK(sizing::static_size(host.state(), 3, 2_GiB, "test", log).empty());

@@ -2,8 +2,8 @@
 // libvirt error has three parts (its code, the domain that raised it, a message naming the object),
 // so each distinct (call, code, domain, message) gets its own category object, interned for the
 // life of the process: the code's value is libvirt's virErrorNumber, the category's name() is the
-// call ("virDomainPinVcpuFlags"), and message() carries all of it. The table is bounded; past
-// max_distinct errors a new one keeps its call, code and domain but not libvirt's text.
+// call ("virDomainPinVcpuFlags"), and message() carries all of it. The table is bounded: past
+// libvirt_max_distinct_errors, a new error keeps its call, code and domain but not libvirt's text.
 #pragma once
 
 #include <cstddef>

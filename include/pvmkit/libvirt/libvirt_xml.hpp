@@ -7,7 +7,7 @@
 // and the PCI devices passed through to a guest, from its domain XML (virDomainGetXMLDesc).
 // libvirt writes these documents itself, so a small scanner suffices: it reads only the elements
 // above, and anything it cannot read is corrupt_data rather than a guess. Cell ids may have gaps
-// (cells 0 and 2): pvmkit's nodes are dense, so node i is the i-th cell and cell_ids[i] its id.
+// (cells 0 and 2): pvmkit's nodes are dense, so node i is the i-th cell read, whose `id` is libvirt's.
 #pragma once
 
 #include <pvmkit/core/error.hpp>

@@ -1,5 +1,6 @@
 // Where things live: the one place that answers "which node is this set of CPUs, this guest, this
-// pVM vCPU on". Policies, backends and the simulator all ask here, so they cannot disagree.
+// pVM vCPU on". Policies and backends ask here (the simulator through its policies), so they cannot
+// disagree.
 #pragma once
 
 #include <pvmkit/core/id_set.hpp>

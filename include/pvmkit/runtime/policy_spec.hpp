@@ -16,6 +16,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace pvmkit::runtime {
@@ -110,11 +111,20 @@ struct parsed_spec {
   return bytes{static_cast<std::uint64_t>(b)};
 }
 
-// A key of a policy's options: its name and how its value is read into the options.
+// A value read into an option of its type: a number, a count or a size.
+inline void parse_into(double& to, const parsed_spec& s, const spec_param& p) { to = parse_number(s, p); }
+inline void parse_into(std::size_t& to, const parsed_spec& s, const spec_param& p) { to = parse_count(s, p); }
+inline void parse_into(bytes& to, const parsed_spec& s, const spec_param& p) { to = parse_size(s, p); }
+
+// A key of a policy's options: its name and the member it sets, whose type says how it is read.
 template <class Options>
 struct key_def {
   std::string_view key;
-  void (*read)(Options&, const parsed_spec&, const spec_param&);
+  std::variant<double Options::*, std::size_t Options::*, bytes Options::*> member;
+
+  void read(Options& o, const parsed_spec& s, const spec_param& p) const {
+    std::visit([&](auto m) { parse_into(o.*m, s, p); }, member);
+  }
 };
 
 template <class Options, std::size_t N>

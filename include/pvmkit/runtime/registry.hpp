@@ -31,12 +31,12 @@ namespace detail {
 inline any_placement_policy make_closer(parsed_spec& s) {
   using O = placement::closer::options;
   static constexpr key_def<O> keys[] = {
-      {"target_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.target_utilisation = parse_number(ps, p); }},
-      {"device_weight", [](O& o, const parsed_spec& ps, const spec_param& p) { o.device_weight = parse_number(ps, p); }},
-      {"hysteresis", [](O& o, const parsed_spec& ps, const spec_param& p) { o.hysteresis = parse_number(ps, p); }},
-      {"migration_budget", [](O& o, const parsed_spec& ps, const spec_param& p) { o.migration_budget = parse_count(ps, p); }},
-      {"full_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.full_utilisation = parse_number(ps, p); }},
-      {"saturation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.saturation = parse_number(ps, p); }},
+      {"target_utilisation", &O::target_utilisation},
+      {"device_weight", &O::device_weight},
+      {"hysteresis", &O::hysteresis},
+      {"migration_budget", &O::migration_budget},
+      {"full_utilisation", &O::full_utilisation},
+      {"saturation", &O::saturation},
   };
   return build<placement::closer>(s, read_options(s, keys));
 }
@@ -44,21 +44,21 @@ inline any_placement_policy make_closer(parsed_spec& s) {
 inline any_sizing_policy make_closer_dynamic(parsed_spec& s) {
   using O = sizing::closer_dynamic::options;
   static constexpr key_def<O> keys[] = {
-      {"target_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.target_utilisation = parse_number(ps, p); }},
-      {"scale_down_periods", [](O& o, const parsed_spec& ps, const spec_param& p) { o.scale_down_periods = parse_count(ps, p); }},
-      {"capped_scale_down_periods", [](O& o, const parsed_spec& ps, const spec_param& p) { o.capped_scale_down_periods = parse_count(ps, p); }},
-      {"min_vcpus_per_node", [](O& o, const parsed_spec& ps, const spec_param& p) { o.min_vcpus_per_node = parse_count(ps, p); }},
-      {"max_vcpus_per_node", [](O& o, const parsed_spec& ps, const spec_param& p) { o.max_vcpus_per_node = parse_count(ps, p); }},
-      {"base_memory", [](O& o, const parsed_spec& ps, const spec_param& p) { o.base_memory = parse_size(ps, p); }},
-      {"node_memory", [](O& o, const parsed_spec& ps, const spec_param& p) { o.node_memory = parse_size(ps, p); }},
-      {"guest_memory", [](O& o, const parsed_spec& ps, const spec_param& p) { o.guest_memory = parse_size(ps, p); }},
-      {"memory_per_core", [](O& o, const parsed_spec& ps, const spec_param& p) { o.memory_per_core = parse_size(ps, p); }},
-      {"memory_granularity", [](O& o, const parsed_spec& ps, const spec_param& p) { o.memory_granularity = parse_size(ps, p); }},
-      {"cap_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_utilisation = parse_number(ps, p); }},
-      {"cap_binding", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_binding = parse_number(ps, p); }},
-      {"full_utilisation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.full_utilisation = parse_number(ps, p); }},
-      {"saturation", [](O& o, const parsed_spec& ps, const spec_param& p) { o.saturation = parse_number(ps, p); }},
-      {"cap_floor_percent", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cap_floor_percent = parse_count(ps, p); }},
+      {"target_utilisation", &O::target_utilisation},
+      {"scale_down_periods", &O::scale_down_periods},
+      {"capped_scale_down_periods", &O::capped_scale_down_periods},
+      {"min_vcpus_per_node", &O::min_vcpus_per_node},
+      {"max_vcpus_per_node", &O::max_vcpus_per_node},
+      {"base_memory", &O::base_memory},
+      {"node_memory", &O::node_memory},
+      {"guest_memory", &O::guest_memory},
+      {"memory_per_core", &O::memory_per_core},
+      {"memory_granularity", &O::memory_granularity},
+      {"cap_utilisation", &O::cap_utilisation},
+      {"cap_binding", &O::cap_binding},
+      {"full_utilisation", &O::full_utilisation},
+      {"saturation", &O::saturation},
+      {"cap_floor_percent", &O::cap_floor_percent},
   };
   return build<sizing::closer_dynamic>(s, read_options(s, keys));
 }
@@ -66,8 +66,8 @@ inline any_sizing_policy make_closer_dynamic(parsed_spec& s) {
 inline any_sizing_policy make_static_fixed(parsed_spec& s) {
   using O = sizing::static_fixed::options;
   static constexpr key_def<O> keys[] = {
-      {"vcpus", [](O& o, const parsed_spec& ps, const spec_param& p) { o.vcpus = parse_count(ps, p); }},
-      {"memory", [](O& o, const parsed_spec& ps, const spec_param& p) { o.memory = parse_size(ps, p); }},
+      {"vcpus", &O::vcpus},
+      {"memory", &O::memory},
   };
   return build<sizing::static_fixed>(s, read_options(s, keys));
 }
@@ -75,7 +75,7 @@ inline any_sizing_policy make_static_fixed(parsed_spec& s) {
 inline any_sizing_policy make_nova_share(parsed_spec& s) {
   using O = sizing::nova_share::options;
   static constexpr key_def<O> keys[] = {
-      {"cpus", [](O& o, const parsed_spec& ps, const spec_param& p) { o.cpus = parse_count(ps, p); }},
+      {"cpus", &O::cpus},
   };
   return build<sizing::nova_share>(s, read_options(s, keys));
 }

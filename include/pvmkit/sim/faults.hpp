@@ -71,7 +71,7 @@ struct fault_parameters {
   double failover_s = 0.0046;         // measured p99: warm-spare promotion to serving
   double replay_per_entry_s = 2.0e-6; // measured: 10,000-key journal recovery (p50 19.7 ms) / 10,000
   double reconnect_s = 0.1;           // assumption: a frontend's xenbus reconnect round trip
-  double xl_restart_delay_s = 2.0;    // xl's fixed sleep before respawning (issue #5 / xl source)
+  double xl_restart_delay_s = 2.0;    // xl's fixed sleep before respawning (docs/recovery.md)
   double operator_reaction_s = 300;   // assumption: a person notices and acts on an unrecovered fault
   double host_reboot_s = 180;         // assumption: firmware POST + Xen + dom0 boot of a server
   double guest_boot_s = 30;           // assumption: a guest OS boot after the host is back
@@ -86,7 +86,7 @@ struct fault_scenario {
   std::vector<fault> faults;
   fault_parameters params{};
 
-  // Lets a scenario read from a file be checked against the C++ one (faults-default.json).
+  // Lets a scenario read from a file be checked against the C++ one (examples/faults/default.json).
   friend bool operator==(const fault_scenario&, const fault_scenario&) = default;
 };
 

@@ -366,7 +366,7 @@ inline std::string secs(double s) {
   std::snprintf(b, sizeof b, "%.3g s", s);
   return b;
 }
-// Picks among `reports` using cpu(r) and app_remote(r) for one guest or for all of them.
+// Picks among `reports` using cpu(r) and remote(r) for one guest or for all of them.
 template <class Cpu, class Remote>
 flip_pick pick(const std::vector<flip_report>& reports, Cpu cpu, Remote remote) {
   const flip_report* best = nullptr;

@@ -2,8 +2,9 @@
 // emitting only what differs from the view, so a settled host gets an empty plan.
 #pragma once
 
-#include <pvmkit/model/host_view.hpp>
+#include <pvmkit/core/json_writer.hpp>
 #include <pvmkit/core/units.hpp>
+#include <pvmkit/model/host_view.hpp>
 #include <pvmkit/model/decision.hpp>
 #include <pvmkit/model/plan.hpp>
 
@@ -38,9 +39,9 @@ namespace pvmkit::sizing {
              "pVM size",
              {{"vcpus_available", std::to_string(pvm.vcpus.size())},
               {"host_cpus", std::to_string(view.topo->cpu_count())},
-              {"host_memory_mib", std::to_string(view.topo->total_memory().mib())}},
+              {"host_memory_mib", to_shortest_string(view.topo->total_memory().mib())}},
              {},
-             std::to_string(online) + " vCPUs, " + std::to_string(target.mib()) + " MiB",
+             std::to_string(online) + " vCPUs, " + to_shortest_string(target.mib()) + " MiB",
              online < vcpus ? "fixed size, capped by the vCPUs the pVM has" : "fixed size"});
   return p;
 }

@@ -1,8 +1,8 @@
 // Baseline: Xen's default dom0 size when dom0_max_vcpus / dom0_mem are not given: one vCPU per
-// pCPU, and all host memory less min(1/16 of it, 128 MiB), the reserve Xen keeps for itself
-// (the rule as Xen's command-line documentation gives it; Xen's dom0_build computes the reserve from total pages). Once
-// guests run, xl's autoballoon has shrunk dom0 by the memory it gave them, so the steady size is
-// that boot size less the guests' memory.
+// pCPU, and all host memory less min(1/16 of it, 128 MiB), the reserve Xen keeps for itself (the
+// rule as Xen's command-line documentation gives it; Xen's dom0_build computes the reserve from
+// total pages). Once guests run, xl's autoballoon has shrunk dom0 by the memory it gave them, so
+// the steady size is that boot size less the guests' memory.
 #pragma once
 
 #include <pvmkit/model/host_view.hpp>

@@ -1,17 +1,15 @@
 // The Xen backend off Xen: opening it is a clear error, never a crash. Runs in every build with
-// the Xen component; on a real dom0 (where libxl opens) these cases are skipped, the harness's
-// conformance run covers that side.
+// the Xen component; on a real dom0 (where libxl opens) these cases are skipped: the real-Xen
+// harness (tests/xen/run-xen-harness.sh) runs the conformance suite, conformance_xen.cpp, there.
 #include <pvmkit/xen/xen_backend.hpp>
-#include <pvmkit/xen/xen_pvm_backend.hpp>
+
+#include "on_xen.hpp"
 
 #include <doctest/doctest.h>
 
-#include <filesystem>
 #include <string>
 
-namespace {
-bool on_xen() { return std::filesystem::exists("/proc/xen/capabilities") || std::filesystem::exists("/dev/xen/privcmd"); }
-}  // namespace
+using pvmkit::test::on_xen;
 
 TEST_CASE("opening the Xen backend without a hypervisor") {
   if (on_xen()) {
@@ -41,20 +39,4 @@ TEST_CASE("opening the Xen backend without a hypervisor") {
       CHECK(msg.find("errno") != std::string::npos);
     }
   }
-  SUBCASE("the dom0 task-placement backend fails the same way") {
-    CHECK_THROWS_AS((void)pvmkit::make_xen_pvm_backend("/proc", quiet), pvmkit::xen_unavailable);
-  }
-}
-
-TEST_CASE("libxl error codes carry the call that failed") {
-  const auto ec = pvmkit::make_libxl_error(pvmkit::libxl_call::set_vcpuaffinity, ERROR_INVAL);
-  CHECK(pvmkit::is_libxl_error(ec));
-  CHECK(ec.value() == ERROR_INVAL);
-  CHECK(std::string{ec.category().name()} == "libxl_set_vcpuaffinity");
-  CHECK(ec.message() == "libxl_set_vcpuaffinity failed: libxl error -6 (inval)");
-  // Calls that report failure by returning NULL map to ERROR_FAIL, never to a success code.
-  const auto null_list = pvmkit::make_libxl_error(pvmkit::libxl_call::list_domain, 0);
-  CHECK(null_list.value() == ERROR_FAIL);
-  CHECK(static_cast<bool>(null_list));
-  CHECK_FALSE(pvmkit::is_libxl_error(make_error_code(pvmkit::errc::unknown_domain)));
 }
