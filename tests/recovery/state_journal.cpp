@@ -175,7 +175,7 @@ TEST_CASE("journal: a log truncated anywhere in its last record recovers to the 
   }
 }
 
-// Issue 15: one flipped bit in the first of three acknowledged records made open() succeed with 0
+// Regression: one flipped bit in the first of three acknowledged records made open() succeed with 0
 // entries and truncate the log to 0 bytes.
 TEST_CASE("journal: damage to an acknowledged record before intact ones is refused, never cut silently") {
   temp_dir d;
@@ -316,7 +316,7 @@ TEST_CASE("journal: files of another format are refused as such, and never salva
   }
 }
 
-// Issue 15: append accepted a 32 MiB key + 32 MiB value that recovery refused as "implausible", and
+// Regression: append accepted a 32 MiB key + 32 MiB value that recovery refused as "implausible", and
 // the acknowledged write after it was lost too.
 TEST_CASE("journal: the writer refuses what recovery would refuse, and the writes around it are kept") {
   temp_dir d;
@@ -343,7 +343,7 @@ TEST_CASE("journal: the writer refuses what recovery would refuse, and the write
   CHECK_FALSE(j.recovery().tail_damaged);
 }
 
-// Issue 15: after sequence 2^64-1, put() returned 0 and reopening dropped the record silently.
+// Regression: after sequence 2^64-1, put() returned 0 and reopening dropped the record silently.
 TEST_CASE("journal: sequence numbers end at 2^64-1, put fails cleanly after it") {
   constexpr auto max = std::numeric_limits<std::uint64_t>::max();
   temp_dir d;
@@ -374,7 +374,7 @@ TEST_CASE("journal: sequence numbers end at 2^64-1, put fails cleanly after it")
   CHECK(j.state().size() == 3);
 }
 
-// Issue 15: two processes could open one journal and both acknowledge sequence 1.
+// Regression: two processes could open one journal and both acknowledge sequence 1.
 TEST_CASE("journal: one journal object per directory") {
   temp_dir d;
   SUBCASE("two objects in one process") {
@@ -441,7 +441,7 @@ TEST_CASE("journal: one journal object per directory, across processes") {
 #endif
 #endif
 
-// Issue 15: the files were read whole into memory (bad_alloc instead of an error on a large log).
+// Regression: the files were read whole into memory (bad_alloc instead of an error on a large log).
 TEST_CASE("journal: recovery streams, a 1 GiB log is read in bounded memory") {
 #ifdef PVMKIT_NO_ADDRESS_LIMIT
   MESSAGE("skipped under a sanitizer: its shadow memory defeats RLIMIT_AS");
@@ -521,7 +521,7 @@ TEST_CASE("journal: impossible sizes in the files are errors, not allocations") 
   }
 }
 
-// Issue 15: the log was never compacted by default.
+// Regression: the log was never compacted by default.
 TEST_CASE("journal: compaction is on by default") {
   CHECK(journal_options{}.compact_after_bytes == std::size_t{4} << 20);
   auto disk = std::make_shared<power_cut_fs>();
@@ -542,7 +542,7 @@ TEST_CASE("journal: compaction is on by default") {
   CHECK(j.recovery().snapshot_seq > 0);
 }
 
-// Issue 15: after a failed fdatasync a later sync could report success for records that may be gone.
+// Regression: after a failed fdatasync a later sync could report success for records that may be gone.
 TEST_CASE("journal: a failed fdatasync stops the journal, nothing more is acknowledged") {
   auto disk = std::make_shared<power_cut_fs>();
   int syncs = 0;
@@ -622,7 +622,7 @@ TEST_CASE("journal: a new journal's directory is made durable with its parents")
   CHECK(synced == std::vector<std::string>{".", "a", "a/b", "a/b/j"});
 }
 
-// Issue 15: state() showed writes before they were acknowledged.
+// Regression: state() showed writes before they were acknowledged.
 TEST_CASE("journal: nothing is visible before it is acknowledged") {
   temp_dir d;
   auto j = open_ok(d.path(), {.sync = fsync_policy::every(3)});

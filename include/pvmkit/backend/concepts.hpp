@@ -111,8 +111,6 @@ concept ComponentControl = requires(B& b, component_id c) {
 template <class B>
 struct backend_traits {
   static constexpr std::string_view name = "unnamed";
-  // Talks to a real hypervisor or OS (as opposed to a model of one).
-  static constexpr bool live = false;
   // The snapshot fills domain_state::memory_per_node.
   static constexpr bool reports_memory_per_node = false;
   // set_task_memory_node chooses the node a pVM task's buffers come from (a TaskPlacement backend

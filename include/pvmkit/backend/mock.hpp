@@ -572,7 +572,6 @@ class mock_host {
 template <>
 struct backend_traits<mock_host> {
   static constexpr std::string_view name = "mock";
-  static constexpr bool live = false;
   static constexpr bool reports_memory_per_node = true;
   static constexpr bool places_task_memory = true;
 };

@@ -776,7 +776,6 @@ class libvirt_backend {
 template <>
 struct backend_traits<libvirt_backend> {
   static constexpr std::string_view name = "libvirt";
-  static constexpr bool live = true;
   static constexpr bool reports_memory_per_node = false;
   // libvirt places a guest's memory per guest (numatune), not per host thread.
   static constexpr bool places_task_memory = false;

@@ -238,7 +238,6 @@ class linux_pvm_backend {
 template <class Inner>
 struct backend_traits<linux_pvm_backend<Inner>> {
   static constexpr std::string_view name = "linux_pvm";
-  static constexpr bool live = backend_traits<Inner>::live;
   static constexpr bool reports_memory_per_node = backend_traits<Inner>::reports_memory_per_node;
   // set_task_memory_node can only clear a request (see there): a PV dom0 sees no NUMA.
   static constexpr bool places_task_memory = false;

@@ -459,7 +459,6 @@ class xen_backend {
 template <>
 struct backend_traits<xen_backend> {
   static constexpr std::string_view name = "xen";
-  static constexpr bool live = true;
   static constexpr bool reports_memory_per_node = false;
   static constexpr bool places_task_memory = false;  // not a TaskPlacement backend
 };
