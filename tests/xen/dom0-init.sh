@@ -133,6 +133,8 @@ else
 fi
 obs "dom0 ready, $(free_mb) MiB free, timeouts scaled x$TIMEOUT_SCALE"
 stall_watch &
+# The runner takes a console silent for minutes for a stopped host: a heartbeat keeps it talking.
+(while sleep 10; do echo "HEARTBEAT dom0 uptime $(uptime_s) free $(free_mb) MiB"; done) &
 
 # ---- the machine ------------------------------------------------------------------------------
 xlr info -n > /tmp/info

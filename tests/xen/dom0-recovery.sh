@@ -133,9 +133,25 @@ dump_diag() {
   echo "--- dom0 event channels"; timeout -s KILL 30 lsevtchn 0 2>/dev/null | tail -12
 }
 
+# What the agent changed, round by round (rounds with an empty plan are left out), on the console:
+# a run that stops says what dom0's sizing and placement did just before.
+agent_watch() {
+  seen=0
+  while [ ! -e $PV/client.stop ]; do
+    sleep 5
+    grep '"type":"round"' $PV/agent.jsonl 2>/dev/null | tail -n +$((seen + 1)) > /tmp/rounds.new
+    seen=$((seen + $(wc -l < /tmp/rounds.new)))
+    grep -v '"steps":0' /tmp/rounds.new | while IFS= read -r l; do
+      echo "OBS: agent round $(echo "$l" | sed -n 's/.*"round":\([0-9]*\).*/\1/p') (ok: $(echo "$l" | sed -n 's/.*"ok":\([a-z]*\).*/\1/p')):" \
+        "$(echo "$l" | grep -o '"do":{[^}]*}' | sed 's/"do":{"action":"//; s/[}"]//g' | tr '\n' ';')"
+    done
+  done
+}
+
 # ---- the phase ----------------------------------------------------------------------------------
 recovery_phase() {
   touch $PV/agent.go
+  agent_watch &
   agent_rounds() { grep -c '"type":"round"' $PV/agent.jsonl 2>/dev/null; }
   wait_for 180 sh -c "[ \$(grep -c '\"type\":\"round\"' $PV/agent.jsonl 2>/dev/null) -ge 1 ]"
   check "supervise: xenstored, xenconsoled and the agent run under pvmkit supervise (agent rounds: $(agent_rounds))" \
@@ -157,7 +173,7 @@ recovery_phase() {
     cp /run/xenstored/tdb /tmp/tdb.before 2>/dev/null   # what the restore reads, for diagnosis
     T0=$(uptime_s)
     kill -9 $old
-    obs "kill $k: kill -9 xenstored $old ($acked_before keys acknowledged)"
+    obs "kill $k: kill -9 xenstored $old ($acked_before keys acknowledged, dom0 $(free_mb) MiB free)"
     # xl list blocks in the socket's backlog while xenstored is down and answers once it is back.
     if wait_for 20 names_both || { obs "kill $k: not back after 20 s"; dump_diag; wait_for 70 names_both; }; then T1=$(uptime_s); st=0
     else T1=""; st=1; fi

@@ -190,29 +190,64 @@ EOF
 log "dom0.cpio.gz $(du -h dom0.cpio.gz | cut -f1)"
 
 # ---- 5. boot ---------------------------------------------------------------------------------
+# QEMU's serial console reads from a FIFO the runner holds open: when the console falls silent
+# (dom0 prints a heartbeat every 10 s of its clock), the runner switches Xen's console input to Xen
+# (Ctrl-A three times) and sends its debug keys, so that a run where the emulated host stopped
+# says where every CPU and vCPU stood, then stops QEMU at once instead of waiting for the limit.
+silence_limit=$(( ${PVMKIT_XEN_SILENCE_S:-300} * load_scale ))
+hang_watch() {
+  local last=-1 quiet=0 size
+  while sleep 15; do
+    [ -s qemu.pid ] && kill -0 "$(cat qemu.pid)" 2>/dev/null || { [ -s qemu.pid ] && return; continue; }
+    size=$(stat -c %s boot.log 2>/dev/null || echo 0)
+    if [ "$size" = "$last" ]; then quiet=$((quiet + 15)); else quiet=0; last=$size; fi
+    [ "$quiet" -ge "$silence_limit" ] || continue
+    echo "$quiet" > hang.txt
+    log "the console has been silent for ${quiet}s: Xen's debug keys (q r d 0 e), then QEMU is stopped"
+    printf '\001\001\001' >&7; sleep 3
+    for key in q r d 0 e; do printf '%s' "$key" >&7; sleep 15; done
+    sleep 30; kill -KILL "$(cat qemu.pid)" 2>/dev/null; return
+  done
+}
 boot() {
   log "boot Xen under QEMU TCG ($clock clock): ${mem_mb} MiB in 2 nodes of ${node_mb} MiB, dom0 ${dom0_mem_mb} MiB, timeouts x${scale}, limit ${boot_timeout}s"
   tb=$(date +%s)
+  rm -f serial.in qemu.pid hang.txt; mkfifo serial.in; exec 7<>serial.in
+  hang_watch & hw=$!
   set +e
   timeout -s KILL "$boot_timeout" qemu-system-x86_64 $accel -cpu max,-smap -m "${mem_mb}M" -smp 4 \
-    -nographic -no-reboot -monitor none -serial stdio \
+    -nographic -no-reboot -monitor none -serial stdio -pidfile qemu.pid \
     -object memory-backend-ram,id=m0,size="${node_mb}M" -numa node,nodeid=0,cpus=0-1,memdev=m0 \
     -object memory-backend-ram,id=m1,size="${node_mb}M" -numa node,nodeid=1,cpus=2-3,memdev=m1 \
     -kernel xen.elf \
     -append "console=com1 com1=115200,8n1 dom0_mem=${dom0_mem_mb}M,max:${dom0_mem_mb}M dom0_max_vcpus=4 bootscrub=0 noreboot" \
-    -initrd "vmlinux console=hvc0 panic=-1 quiet,dom0.cpio.gz" </dev/null 2>&1 |
+    -initrd "vmlinux console=hvc0 panic=-1 quiet,dom0.cpio.gz" <serial.in 2>&1 |
     sed -u 's/\r//g' | tee boot.log |
     grep --line-buffered -aE '^(CHECK-|OBS:|STALL:|HARNESS-DOM0-DONE|\(XEN\) .*(crash|Panic|FATAL))' |
     while IFS= read -r line; do echo "[xen-harness +$(( $(date +%s) - t0 ))s] $line"; done
   set -e
+  kill "$hw" 2>/dev/null; wait "$hw" 2>/dev/null || true; exec 7>&-
   log "QEMU ended after $(( $(date +%s) - tb ))s; full console log: $work/boot.log"
+}
+# hang_report: where a stopped run stood, and Xen's state then (its debug keys' dump).
+hang_report() {
+  echo "the emulated host stopped: its console was silent for $(cat hang.txt)s after: $(grep -a '^\(CHECK-\|OBS:\)' boot.log | tail -1 | cut -c1-200)"
+  echo "Xen's state when it stopped (debug keys q r d 0 e), from $work/boot.log:"
+  sed -n '/(XEN) .*'"'"'q'"'"' pressed/,$p' boot.log | grep -a '^(XEN)' | head -400
 }
 boot
 # dom0's first line ("dom0 ready") is before any guest or pvmkit step: a run that never got there
-# failed in QEMU, Xen or dom0's kernel, not in what is tested, and is tried once more.
+# failed in QEMU, Xen or dom0's kernel, not in what is tested, and is tried once more. So is a run
+# whose emulated host stopped (silent console) with every check so far passed, once its state is
+# on record: 2 of the recovery phase's first 6 runs stopped so, dom0's own stall watchdog silent
+# too (docs/xen.md, "Determinism"). A run with a failed check is never retried.
 if ! grep -aq '^OBS: dom0 ready' boot.log; then
   log "dom0 never came up; the end of the console log:"; tail -25 boot.log
   mv boot.log boot-1.log; boot
+elif [ -s hang.txt ] && ! grep -aq '^HARNESS-DOM0-DONE' boot.log && ! grep -aq '^CHECK-FAIL' boot.log; then
+  hang_report
+  log "booting once more ($(grep -ac '^CHECK-PASS' boot.log) checks had passed; this run's log: $work/boot-1.log)"
+  mv boot.log boot-1.log; mv hang.txt hang-1.txt; boot
 fi
 
 passes=$(grep -ac '^CHECK-PASS:' boot.log || true)
@@ -220,7 +255,9 @@ fails=$(grep -ac '^CHECK-FAIL:' boot.log || true)
 # dom0 reports how many checks it ran; a complete run has them all (a crash half-way must not
 # look like a pass).
 ran=$(sed -n 's/^HARNESS-DOM0-DONE checks=\([0-9]*\).*/\1/p' boot.log | head -1)
-if [ -z "$ran" ]; then
+if [ -z "$ran" ] && [ -s hang.txt ]; then
+  echo "CHECK-FAIL: $(hang_report)"; fails=$((fails + 1))
+elif [ -z "$ran" ]; then
   echo "CHECK-FAIL: dom0 did not finish its checks within ${boot_timeout}s (see $work/boot.log)"; tail -25 boot.log; fails=$((fails + 1))
 elif [ "$ran" != "$expected" ]; then
   echo "CHECK-FAIL: dom0 ran $ran checks, a complete run makes $expected"; fails=$((fails + 1))
