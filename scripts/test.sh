@@ -3,7 +3,8 @@
 # the header check and the package consumers), clang, AddressSanitizer+UBSan, ThreadSanitizer, a
 # plain Release build as a consumer would make it, the scenario suite with its targets checked, the
 # fuzzers, a real libvirtd with a QEMU guest (skip: PVMKIT_SKIP_LIBVIRT=1), then the real-Xen
-# harness (Xen 4.17 under QEMU; skip it with PVMKIT_SKIP_XEN=1).
+# harness (Xen 4.17 under QEMU, with its recovery phase: xenstored killed under pvmkit supervise,
+# then stock; skip it with PVMKIT_SKIP_XEN=1, or only that phase with PVMKIT_XEN_RECOVERY=0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
