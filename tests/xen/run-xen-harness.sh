@@ -225,7 +225,7 @@ boot() {
     grep --line-buffered -aE '^(CHECK-|OBS:|STALL:|HARNESS-DOM0-DONE|\(XEN\) .*(crash|Panic|FATAL))' |
     while IFS= read -r line; do echo "[xen-harness +$(( $(date +%s) - t0 ))s] $line"; done
   set -e
-  kill "$hw" 2>/dev/null; wait "$hw" 2>/dev/null || true; exec 7>&-
+  kill "$hw" 2>/dev/null || true; wait "$hw" 2>/dev/null || true; exec 7>&-   # the watch is gone after a stop
   log "QEMU ended after $(( $(date +%s) - tb ))s; full console log: $work/boot.log"
 }
 # hang_report: where a stopped run stood, and Xen's state then (its debug keys' dump).
