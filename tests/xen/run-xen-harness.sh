@@ -11,9 +11,9 @@
 # Needs root and Debian's package registry (apt-get). Prints CHECK-PASS:/CHECK-FAIL: lines and a
 # final "XEN-HARNESS: PASS" or "XEN-HARNESS: FAIL"; exits 0 only on PASS. Bounded in time: QEMU
 # is killed after $PVMKIT_XEN_BOOT_TIMEOUT seconds (default 20 minutes per phase x the host's load,
-# at most an hour), or once its console has been silent for $PVMKIT_XEN_SILENCE_S seconds x the
-# host's load (default 300; dom0 prints a heartbeat every 10 s of its clock), after Xen's debug keys
-# have put its state on the console. A boot that never reaches dom0's first line is retried once,
+# at most an hour), or once dom0 has been silent for $PVMKIT_XEN_SILENCE_S seconds x the host's
+# load (default 300; dom0 prints a heartbeat every 10 s of its clock), after Xen's debug keys have
+# put its state on the console; after $PVMKIT_XEN_NUDGE_S (60) x the load, it is nudged first. A boot that never reaches dom0's first line is retried once,
 # and so is a run that stopped silent with every check so far passed.
 #
 # Environment: PVMKIT_XEN_SKIP_APT=1 (packages already there), PVMKIT_XEN_MEM_MB (default 3072,
