@@ -17,7 +17,7 @@ mkdir -p /run/xen /run/xenstored /var/log/xen/console; rm -rf /var/run; ln -s /r
 
 # The number of checks a complete run makes: the runner reads these three lines and fails a run
 # that made fewer or more. Keep them equal to the check/checked calls: 29 below; with the recovery
-# phase (PVMKIT_XEN_RECOVERY=1), 9 in dom0-recovery.sh and 4 per kill of xenstored.
+# phase (unless PVMKIT_XEN_RECOVERY=0), 9 in dom0-recovery.sh and 4 per kill of xenstored.
 BASE_CHECKS=29
 RECOVERY_FIXED_CHECKS=9
 RECOVERY_CHECKS_PER_KILL=4

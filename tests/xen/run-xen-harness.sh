@@ -13,8 +13,9 @@
 # is killed after $PVMKIT_XEN_BOOT_TIMEOUT seconds (default 20 minutes per phase x the host's load,
 # at most an hour), or once dom0 has been silent for $PVMKIT_XEN_SILENCE_S seconds x the host's
 # load (default 300; dom0 prints a heartbeat every 10 s of its clock), after Xen's debug keys have
-# put its state on the console; after $PVMKIT_XEN_NUDGE_S (60) x the load, it is nudged first. A boot that never reaches dom0's first line is retried once,
-# and so is a run that stopped silent with every check so far passed.
+# put its state on the console; after $PVMKIT_XEN_NUDGE_S (60) x the load, it is nudged first.
+# A boot that never reaches dom0's first line is retried once, and so is a run that stopped silent
+# with every check so far passed.
 #
 # Environment: PVMKIT_XEN_SKIP_APT=1 (packages already there), PVMKIT_XEN_MEM_MB (default 3072,
 # split over the two nodes), PVMKIT_XEN_DOM0_MEM_MB (default 512), PVMKIT_XEN_CACHE (where the
@@ -244,7 +245,7 @@ boot() {
 }
 # hang_report: where a stopped run stood, and Xen's state then (its debug keys' dump).
 hang_report() {
-  echo "the emulated host stopped: its console was silent for $(cat hang.txt)s after: $(grep -a '^\(CHECK-\|OBS:\)' boot.log | tail -1 | cut -c1-200)"
+  echo "the emulated host stopped: dom0 was silent for $(cat hang.txt)s after: $(grep -a '^\(CHECK-\|OBS:\)' boot.log | tail -1 | cut -c1-200)"
   echo "Xen's state when it stopped (debug keys q r d 0 e), from $work/boot.log:"
   sed -n '/(XEN) .*'"'"'q'"'"' pressed/,$p' boot.log | grep -a '^(XEN)' | head -400
 }
@@ -252,9 +253,8 @@ rm -f nudges.txt
 boot
 # dom0's first line ("dom0 ready") is before any guest or pvmkit step: a run that never got there
 # failed in QEMU, Xen or dom0's kernel, not in what is tested, and is tried once more. So is a run
-# whose emulated host stopped (silent console) with every check so far passed, once its state is
-# on record: 2 of the recovery phase's first 6 runs stopped so, dom0's own stall watchdog silent
-# too (docs/xen.md, "Determinism"). A run with a failed check is never retried.
+# whose emulated host stayed silent despite the nudges with every check so far passed, once its
+# state is on record (docs/xen.md, "Determinism"). A run with a failed check is never retried.
 if ! grep -aq '^OBS: dom0 ready' boot.log; then
   log "dom0 never came up; the end of the console log:"; tail -25 boot.log
   mv boot.log boot-1.log; boot
